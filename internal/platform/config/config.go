@@ -1,0 +1,247 @@
+// Package config loads Tessera's configuration: flags over TESSERA_* environment
+// variables over a YAML file over defaults, with exactly the keys of
+// platform.md's table (see Keys). A bad value is reported as one *Error naming
+// the key; the CLI prints it as one line and stops.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Config is the effective configuration. Every field is set after Load:
+// derived defaults (database, blobs, public_url) are filled in.
+type Config struct {
+	Addr      string    `koanf:"addr" json:"addr"`
+	DataDir   string    `koanf:"data_dir" json:"data_dir"`
+	Database  string    `koanf:"database" json:"database"`
+	Redis     string    `koanf:"redis" json:"redis"`
+	Blobs     string    `koanf:"blobs" json:"blobs"`
+	S3        S3        `koanf:"s3" json:"s3"`
+	SMTP      string    `koanf:"smtp" json:"smtp"`
+	PublicURL string    `koanf:"public_url" json:"public_url"`
+	Apps      []string  `koanf:"apps" json:"apps"`
+	Messaging Messaging `koanf:"messaging" json:"messaging"`
+	Records   Records   `koanf:"records" json:"records"`
+	Auth      Auth      `koanf:"auth" json:"auth"`
+	CORS      CORS      `koanf:"cors" json:"cors"`
+}
+
+// S3 holds the credentials of the s3:// blob backend.
+type S3 struct {
+	AccessKey string `koanf:"access_key" json:"access_key"`
+	SecretKey string `koanf:"secret_key" json:"secret_key"`
+}
+
+// Messaging is the messaging app's configuration.
+type Messaging struct {
+	JWTSecret string `koanf:"jwt_secret" json:"jwt_secret"`
+}
+
+// Records is the records app's configuration.
+type Records struct {
+	Config string `koanf:"config" json:"config"`
+}
+
+// Auth configures external token issuers.
+type Auth struct {
+	Issuers []Issuer `koanf:"issuers" json:"issuers"`
+}
+
+// Issuer is an external token issuer accepted by the authorizer.
+type Issuer struct {
+	Name       string            `koanf:"name" json:"name"`
+	Issuer     string            `koanf:"issuer" json:"issuer"`
+	Audience   string            `koanf:"audience" json:"audience"`
+	JWKSURL    string            `koanf:"jwks_url" json:"jwks_url,omitempty"`
+	KeyFile    string            `koanf:"key_file" json:"key_file,omitempty"`
+	Algorithms []string          `koanf:"algorithms" json:"algorithms"`
+	Apps       []string          `koanf:"apps" json:"apps"`
+	Claims     map[string]string `koanf:"claims" json:"claims"`
+}
+
+// CORS lists the allowed origins; empty means CORS is closed.
+type CORS struct {
+	Origins []string `koanf:"origins" json:"origins"`
+}
+
+// Sources are where Load reads from, highest precedence first.
+type Sources struct {
+	// Flags holds the command's flags; only flags set on the command line
+	// count. Flag names are Key.Flag(). May be nil.
+	Flags *pflag.FlagSet
+	// Environ is the environment as os.Environ returns it; nil means none.
+	Environ []string
+	// File is the YAML file path ("" for none); it must exist when given.
+	File string
+	// KnownApps lists the app names "apps" may name.
+	KnownApps []string
+}
+
+// Error is a configuration error naming the key at fault.
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Msg) }
+
+func errorf(key, format string, args ...any) *Error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Load reads the configuration from src, fills in derived defaults and
+// validates it. Errors are *Error values naming the offending key.
+func Load(src Sources) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Set("addr", ":8080"); err != nil {
+		return nil, err
+	}
+	if err := k.Set("data_dir", "./data"); err != nil {
+		return nil, err
+	}
+	if src.File != "" {
+		if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {
+			return nil, errorf("config", "reading %s: %v", src.File, err)
+		}
+		if err := checkFileKeys(k); err != nil {
+			return nil, err
+		}
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix:        "TESSERA_",
+		TransformFunc: envKey,
+		EnvironFunc:   func() []string { return src.Environ },
+	}), nil); err != nil {
+		return nil, errorf("environment", "%v", err)
+	}
+	if src.Flags != nil {
+		if err := k.Load(posflag.ProviderWithFlag(src.Flags, ".", k, flagKey), nil); err != nil {
+			return nil, errorf("flags", "%v", err)
+		}
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{}); err != nil {
+		return nil, errorf(unmarshalKey(err), "%v", err)
+	}
+	c.fillDefaults()
+	if err := c.validate(src.KnownApps); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// envKey maps TESSERA_MESSAGING_JWT_SECRET to messaging.jwt_secret by looking
+// the name up among the known keys; other TESSERA_ variables (such as the
+// test suite's TESSERA_TEST_*) are ignored.
+func envKey(name, value string) (string, any) {
+	for _, key := range Keys() {
+		if key.FileOnly || key.Env() != name {
+			continue
+		}
+		if key.List {
+			return key.Name, splitList(value)
+		}
+		return key.Name, value
+	}
+	return "", nil
+}
+
+// flagKey maps a changed flag to its key; unchanged flags and flags that are
+// not configuration keys (such as --config) are ignored.
+func flagKey(f *pflag.Flag) (string, any) {
+	if !f.Changed {
+		return "", nil
+	}
+	for _, key := range Keys() {
+		if key.FileOnly || key.Flag() != f.Name {
+			continue
+		}
+		if key.List {
+			return key.Name, splitList(f.Value.String())
+		}
+		return key.Name, f.Value.String()
+	}
+	return "", nil
+}
+
+// checkFileKeys rejects keys in the YAML file that Tessera does not know, so a
+// typo does not pass silently.
+func checkFileKeys(k *koanf.Koanf) error {
+	for _, name := range k.Keys() {
+		if strings.HasPrefix(name, "auth.issuers") {
+			continue
+		}
+		if _, ok := findKey(name); !ok {
+			return errorf(name, "unknown key in config file")
+		}
+	}
+	return nil
+}
+
+// unmarshalKey guesses the key named in a decoding error, for the message.
+func unmarshalKey(err error) string {
+	msg := err.Error()
+	for _, key := range Keys() {
+		if strings.Contains(msg, "'"+key.Name+"'") || strings.Contains(msg, "'"+lastPart(key.Name)+"'") {
+			return key.Name
+		}
+	}
+	return "config"
+}
+
+func lastPart(name string) string {
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// fillDefaults derives the defaults that depend on other keys.
+func (c *Config) fillDefaults() {
+	if c.Database == "" {
+		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "tessera.db"))
+	}
+	if c.Blobs == "" {
+		c.Blobs = "file://" + filepath.ToSlash(filepath.Join(c.DataDir, "blobs"))
+	}
+	if c.PublicURL == "" {
+		host, port := splitAddr(c.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + joinHostPort(host, port)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if len(c.Apps) == 1 && c.Apps[0] == "all" {
+		c.Apps = nil
+	}
+}
+
+// AppEnabled reports whether the app named name is enabled ("apps" empty
+// means all).
+func (c *Config) AppEnabled(name string) bool {
+	return len(c.Apps) == 0 || slices.Contains(c.Apps, name)
+}
+
+// MailDir is where outgoing mail is written when no SMTP server is configured.
+func (c *Config) MailDir() string { return filepath.Join(c.DataDir, "mail") }

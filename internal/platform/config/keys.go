@@ -1,0 +1,58 @@
+package config
+
+import "strings"
+
+// Key describes one configuration key: its name in the YAML file, its
+// environment variable, its command-line flag, and whether it is a secret
+// (masked by `tessera config print`).
+type Key struct {
+	Name     string // dotted YAML key, e.g. "messaging.jwt_secret"
+	Default  string // shown in help; "" when none or derived
+	Help     string
+	Secret   bool // the whole value is secret
+	URL      bool // a URL whose password part is secret
+	List     bool // a comma-separated list in env and flags
+	FileOnly bool // no env variable and no flag (structured values)
+}
+
+// Env is the key's environment variable: TESSERA_ + the key upper-cased with
+// "." replaced by "_".
+func (k Key) Env() string {
+	return "TESSERA_" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_"))
+}
+
+// Flag is the key's command-line flag: the key with "." and "_" as "-".
+func (k Key) Flag() string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(k.Name)
+}
+
+// Keys lists every configuration key, as in platform.md's table (plus the S3
+// credentials it names).
+func Keys() []Key {
+	return []Key{
+		{Name: "addr", Default: ":8080", Help: "listen address"},
+		{Name: "data_dir", Default: "./data", Help: "SQLite file, blobs, mail sink, keys"},
+		{Name: "database", Help: "sqlite://<data_dir>/tessera.db (default) or postgres://…", URL: true},
+		{Name: "redis", Help: "redis://…: cross-node fan-out (none by default)", URL: true},
+		{Name: "blobs", Help: "file://<data_dir>/blobs (default) or s3://bucket?endpoint=…&region=…", URL: true},
+		{Name: "s3.access_key", Help: "S3 access key for s3:// blobs"},
+		{Name: "s3.secret_key", Help: "S3 secret key for s3:// blobs", Secret: true},
+		{Name: "smtp", Help: "smtp://user:pass@host:port (default: mail written to <data_dir>/mail)", URL: true},
+		{Name: "public_url", Help: "base of signed URLs and links in mails (default: from addr)"},
+		{Name: "apps", Default: "all", Help: "comma list of apps to enable", List: true},
+		{Name: "messaging.jwt_secret", Help: "shared HS256 secret of the nano-messaging tokens", Secret: true},
+		{Name: "records.config", Help: "path of the records config.json (default: embedded)"},
+		{Name: "auth.issuers", Help: "external token issuers (YAML file only)", FileOnly: true},
+		{Name: "cors.origins", Help: "allowed CORS origins, comma list (none by default)", List: true},
+	}
+}
+
+// findKey returns the key with the given name.
+func findKey(name string) (Key, bool) {
+	for _, k := range Keys() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
