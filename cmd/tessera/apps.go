@@ -1,0 +1,8 @@
+package main
+
+import "github.com/tessera-dev/tessera/internal/platform/app"
+
+// apps is the composition root's list of apps, by hand, in mount order.
+func apps() (*app.Registry, error) {
+	return app.NewRegistry()
+}

@@ -1,0 +1,9 @@
+// Command tessera runs Tessera: five back ends on one shared platform, in one
+// binary. See README.md and docs/.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ()))
+}
