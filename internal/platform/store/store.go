@@ -131,9 +131,10 @@ func (s *Store) App(schema string) *DB {
 
 // Admin returns the handle that sees every schema: on Postgres it acts as the
 // "<database>_admin" role with search_path listing every Tessera schema that
-// existed when the connection was opened (qualify names, as in
-// messaging.messaging_rooms, to be independent of it); on SQLite it is the
-// same as any App handle.
+// existed when the connection was opened (Migrate drops idle admin
+// connections so new ones see new schemas). Write admin SQL with the
+// unqualified, prefixed table names (messaging_rooms): they resolve on both
+// engines. On SQLite it is the same as any App handle.
 func (s *Store) Admin() *DB {
 	return s.newDB("")
 }

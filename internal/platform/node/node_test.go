@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
+)
+
+type noteInput struct {
+	Body struct {
+		Body string `json:"body" minLength:"1" maxLength:"100"`
+	}
+}
+
+type noteOutput struct {
+	Body struct {
+		ID   int64  `json:"id"`
+		Body string `json:"body"`
+	}
+}
+
+// notesApp is a small app with a table, a typed route and a raw route.
+func notesApp() app.App {
+	return app.App{
+		Name:       "notes",
+		Migrations: os.DirFS("testdata/notes"),
+		Mount: func(_ context.Context, env app.Env) error {
+			huma.Post(env.API, "/notes", func(ctx context.Context, in *noteInput) (*noteOutput, error) {
+				out := &noteOutput{}
+				err := env.DB.InTx(ctx, func(tx *store.Tx) error {
+					return tx.QueryRow(ctx, "INSERT INTO notes_notes (id, body) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM notes_notes), ?) RETURNING id, body",
+						in.Body.Body).Scan(&out.Body.ID, &out.Body.Body)
+				})
+				return out, err
+			}, func(op *huma.Operation) { op.OperationID = "notes-create" })
+			env.Handle("GET /notes/raw", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = io.WriteString(w, "raw")
+			}))
+			return nil
+		},
+	}
+}
+
+// otherApp has no tables; it is here to be disabled.
+func otherApp() app.App {
+	return app.App{Name: "other", Mount: func(_ context.Context, env app.Env) error {
+		env.Handle("GET /other/ping", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+		return nil
+	}}
+}
+
+func openNode(t *testing.T, cfg *config.Config, apps ...app.App) *httptest.Server {
+	t.Helper()
+	reg, err := app.NewRegistry(apps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(context.Background(), cfg, reg, slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(n.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
+
+func testConfig(t *testing.T, engine store.Engine, extra ...string) *config.Config {
+	t.Helper()
+	environ := append([]string{"TESSERA_DATA_DIR=" + t.TempDir(), "TESSERA_DATABASE=" + storetest.DSN(t, engine)}, extra...)
+	cfg, err := config.Load(config.Sources{Environ: environ, KnownApps: []string{"notes", "other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func do(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestAppsMountOnBothEngines(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			srv := openNode(t, testConfig(t, engine, "TESSERA_APPS=notes"), notesApp(), otherApp())
+
+			status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello"}`)
+			var note struct {
+				ID   int64
+				Body string
+			}
+			if status != http.StatusOK || json.Unmarshal([]byte(body), &note) != nil || note.ID != 1 || note.Body != "hello" {
+				t.Fatalf("create note: %d %s", status, body)
+			}
+			if status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello","extra":1}`); status != http.StatusBadRequest {
+				t.Errorf("unknown field: %d %s", status, body)
+			}
+			if status, body := do(t, "GET", srv.URL+"/notes/raw", ""); status != http.StatusOK || body != "raw" {
+				t.Errorf("raw route: %d %q", status, body)
+			}
+			if status, _ := do(t, "GET", srv.URL+"/other/ping", ""); status != http.StatusNotFound {
+				t.Errorf("disabled app answered: %d", status)
+			}
+			status, body = do(t, "GET", srv.URL+"/openapi.json", "")
+			if status != http.StatusOK || !strings.Contains(body, `"/notes/notes"`) {
+				t.Errorf("openapi lacks the app's route: %d %.200s", status, body)
+			}
+		})
+	}
+}
+
+func TestReadyzChecksRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := os.Getenv("TESSERA_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set TESSERA_TEST_REDIS_URL to check readiness against a real Redis")
+	}
+	up := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_REDIS="+redisURL))
+	if status, body := do(t, "GET", up.URL+"/readyz", ""); status != http.StatusOK || !strings.Contains(body, `"redis":"ok"`) {
+		t.Errorf("readyz with Redis up: %d %s", status, body)
+	}
+	// Nothing listens on port 1: the check fails and readyz says which.
+	down := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_REDIS=redis://127.0.0.1:1/0"))
+	if status, body := do(t, "GET", down.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
+		t.Errorf("readyz with Redis down: %d %s", status, body)
+	}
+}
+
+func TestReadyzChecksS3Endpoint(t *testing.T) {
+	t.Parallel()
+	srv := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_BLOBS=s3://bucket?endpoint=http://127.0.0.1:1&region=us-east-1",
+		"TESSERA_S3_ACCESS_KEY=a", "TESSERA_S3_SECRET_KEY=b"))
+	if status, body := do(t, "GET", srv.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "blobs") {
+		t.Errorf("readyz with S3 unreachable: %d %s", status, body)
+	}
+}
