@@ -193,3 +193,16 @@ func get(t *testing.T, url string) (status int, ctype, body string) {
 	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
+
+func TestServeOnATakenPort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, errOut := runCLI(t, nil, "serve", "--addr", ln.Addr().String(), "--data-dir", t.TempDir())
+	if code != 1 || !strings.HasPrefix(errOut, "tessera: config: addr: ") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("code %d stderr %q", code, errOut)
+	}
+}

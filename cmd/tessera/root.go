@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -76,6 +77,11 @@ func (c *cli) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 		File:      c.configFile,
 		KnownApps: c.registry.Names(),
 	})
+}
+
+// logger is the JSON logger of commands that log (serve, migrate): stderr.
+func (c *cli) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(c.stderr, nil))
 }
 
 // oneLine keeps an error message on one line.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"log/slog"
 	"net"
 
 	"github.com/spf13/cobra"
@@ -22,17 +21,17 @@ func (c *cli) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewJSONHandler(c.stderr, nil))
 			ctx := cmd.Context()
-			n, err := node.Open(ctx, cfg, c.registry, log, node.Options{NoMigrate: noMigrate, Version: buildVersion()})
-			if err != nil {
-				return err
-			}
-			defer func() { err = errors.Join(err, n.Close()) }()
+			// Listen first: a taken port fails before any migration runs.
 			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr)
 			if err != nil {
 				return &config.Error{Key: "addr", Msg: err.Error()}
 			}
+			n, err := node.Open(ctx, cfg, c.registry, c.logger(), node.Options{NoMigrate: noMigrate, Version: buildVersion()})
+			if err != nil {
+				return errors.Join(err, ln.Close())
+			}
+			defer func() { err = errors.Join(err, n.Close()) }()
 			return n.Serve(ctx, ln)
 		},
 	}
@@ -50,8 +49,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewJSONHandler(c.stderr, nil))
-			st, err := node.OpenStore(cmd.Context(), cfg, log)
+			st, err := node.OpenStore(cmd.Context(), cfg, c.logger())
 			if err != nil {
 				return err
 			}
