@@ -19,6 +19,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -41,6 +42,9 @@ type App struct {
 type Env struct {
 	// DB is the app's own database handle (its role and schema on Postgres).
 	DB *store.DB
+	// Blobs is the blob store (filesystem or S3); apps name their keys
+	// "<app>/…".
+	Blobs blob.Store
 	// API registers typed operations; their paths are under /<name>.
 	API huma.API
 	// Handle registers a raw handler; the pattern's path must be under /<name>/.
@@ -59,7 +63,7 @@ type Registry struct {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
 
 // reserved are the prefixes and schemas the platform owns.
-var reserved = []string{"platform", "auth", "orgs", "admin", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
+var reserved = []string{"platform", "blobs", "mail", "auth", "orgs", "admin", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
 
 // NewRegistry checks the declarations (name syntax, unique and not reserved
 // names, a Mount function) and returns the registry.
@@ -108,16 +112,23 @@ type Router interface {
 	Handle(pattern string, h http.Handler)
 }
 
+// Platform is the set of shared services the registry hands to apps.
+type Platform struct {
+	Store *store.Store
+	Blobs blob.Store
+}
+
 // Mount mounts every app enabled by cfg on router, each with its own
-// database handle from st.
-func (r *Registry) Mount(ctx context.Context, cfg *config.Config, st *store.Store, router Router, log *slog.Logger) error {
+// database handle and the platform's services.
+func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, router Router, log *slog.Logger) error {
 	for _, a := range r.apps {
 		if !cfg.AppEnabled(a.Name) {
 			continue
 		}
 		prefix := "/" + a.Name
 		env := Env{
-			DB:     st.App(a.Name),
+			DB:     p.Store.App(a.Name),
+			Blobs:  p.Blobs,
 			API:    router.Group(prefix),
 			Handle: prefixedHandle(a.Name, router),
 			Config: cfg,

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
 	"github.com/tessera-dev/tessera/internal/platform/readiness"
@@ -58,7 +59,18 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 			return nil, err
 		}
 	}
-	checks, closeChecks, err := readiness.Checks(cfg, st)
+	blobKey, err := localKey(cfg.DataDir, "blobs")
+	if err != nil {
+		return nil, &config.Error{Key: "data_dir", Msg: err.Error()}
+	}
+	blobs, err := blob.Open(ctx, cfg.Blobs, blob.Options{
+		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		PublicURL: cfg.PublicURL, SigningKey: blobKey,
+	})
+	if err != nil {
+		return nil, &config.Error{Key: "blobs", Msg: err.Error()}
+	}
+	checks, closeChecks, err := readiness.Checks(cfg, st, blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +82,8 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		CORSOrigins: cfg.CORS.Origins,
 		Checks:      checks,
 	})
-	if err := registry.Mount(ctx, cfg, st, n.edge, log); err != nil {
+	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
+	if err := registry.Mount(ctx, cfg, app.Platform{Store: st, Blobs: blobs}, n.edge, log); err != nil {
 		return nil, err
 	}
 	return n, nil

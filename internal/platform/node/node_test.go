@@ -170,3 +170,37 @@ func TestReadyzChecksS3Endpoint(t *testing.T) {
 		t.Errorf("readyz with S3 unreachable: %d %s", status, body)
 	}
 }
+
+func TestLocalKeyIsCreatedOnceAndKept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keys := make(chan []byte, 8)
+	for range cap(keys) {
+		go func() {
+			k, err := localKey(dir, "blobs")
+			if err != nil {
+				t.Error(err)
+			}
+			keys <- k
+		}()
+	}
+	first := <-keys
+	for range cap(keys) - 1 {
+		if k := <-keys; string(k) != string(first) || len(k) != 32 {
+			t.Fatal("concurrent first uses must agree on one 32-byte key")
+		}
+	}
+	info, err := os.Stat(dir + "/keys/blobs.key")
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", info, err)
+	}
+}
+
+func TestBlobRouteIsMounted(t *testing.T) {
+	t.Parallel()
+	srv := openNode(t, testConfig(t, store.EngineSQLite))
+	status, body := do(t, "PUT", srv.URL+"/blobs/notes/a.txt", "unsigned")
+	if status != http.StatusForbidden || !strings.Contains(body, `"status":403`) {
+		t.Fatalf("unsigned PUT: %d %s", status, body)
+	}
+}

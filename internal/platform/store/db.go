@@ -89,3 +89,12 @@ func (db *DB) checkNotInTx(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SQL returns the handle's write pool, for platform packages that drive
+// another library on the handle's connections (the job queue): on SQLite it
+// is the single writer connection, on Postgres the schema's pool (its
+// connections act as the schema's role). Statements run on it are neither
+// rebound nor normalized, and they must not be run while a transaction of
+// this store is open on the same goroutine (SQLite: one writer). Apps use
+// Exec, Query, QueryRow and InTx.
+func (db *DB) SQL() *sql.DB { return db.write }

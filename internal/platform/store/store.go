@@ -165,3 +165,14 @@ func (s *Store) rebind(query string) string {
 	}
 	return s.rebinds.rebind(query)
 }
+
+// AppsRole returns the Postgres group role every schema role belongs to,
+// "<database>_apps" (unquoted), for platform packages that grant access to
+// tables created outside Migrate (the job queue's); "" on SQLite, which has
+// no roles. Inside migrations use the {{apps_role}} token instead.
+func (s *Store) AppsRole() string {
+	if b, ok := s.backend.(*pgBackend); ok {
+		return b.appsRole()
+	}
+	return ""
+}

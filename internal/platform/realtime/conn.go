@@ -1,0 +1,437 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+)
+
+// AcceptOptions configure one connection.
+type AcceptOptions struct {
+	// Value is the app's data about the connection (the principal, its org),
+	// read back with Conn.Value, e.g. in CloseWhere predicates.
+	Value any
+	// Subprotocols the server may select (e.g. a "bearer.<token>" offer).
+	Subprotocols []string
+	// OnMalformed answers an inbound frame that is not a JSON text message
+	// (the connection stays open). Default: an error frame with a 400
+	// problem. Messaging answers with its own BADJSON status frame.
+	OnMalformed func(c *Conn, msg []byte)
+}
+
+// ErrClosed is returned by Conn methods once the connection is closed.
+var ErrClosed = errors.New("realtime: connection closed")
+
+// Conn is one accepted websocket connection. Its methods are safe for
+// concurrent use. The app's handler reads it in a loop (Read) until Read
+// returns an error, then returns; outbound frames go through a bounded queue
+// drained by the connection's writer goroutine.
+type Conn struct {
+	hub     *Hub
+	ws      *websocket.Conn
+	value   any
+	limiter *rate.Limiter
+	onBad   func(*Conn, []byte)
+
+	ctx      context.Context // cancelled when the connection is torn down
+	cancel   context.CancelFunc
+	signal   chan struct{} // wakes the writer
+	lastSeen atomic.Int64  // unix nanos of the last inbound frame or pong
+	pinging  atomic.Bool
+
+	mu         sync.Mutex
+	queue      [][]byte
+	closed     bool // no more frames are accepted
+	closeAfter *closeReq
+	subs       map[string]*subscription
+
+	closeOnce sync.Once
+}
+
+type closeReq struct {
+	code   StatusCode
+	reason string
+}
+
+// Accept upgrades the request to a websocket connection registered with the
+// hub. On failure it has already written the response (403 problem for a
+// foreign origin, 503 during shutdown, the websocket library's answer for a
+// bad handshake) and returns the error: the handler just returns.
+func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Conn, error) {
+	if !h.originAllowed(r) {
+		err := fault.New(fault.Forbidden, "origin not allowed")
+		httpapi.WriteProblem(w, r, err)
+		return nil, err
+	}
+	h.mu.Lock()
+	closing := h.closing || !h.started
+	h.mu.Unlock()
+	if closing {
+		err := fault.New(fault.Unavailable, "realtime hub is not running")
+		httpapi.WriteProblem(w, r, err)
+		return nil, err
+	}
+	c := &Conn{
+		hub:     h,
+		value:   opts.Value,
+		limiter: rate.NewLimiter(h.opts.InboundRate, h.opts.InboundBurst),
+		onBad:   opts.OnMalformed,
+		signal:  make(chan struct{}, 1),
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       opts.Subprotocols,
+		InsecureSkipVerify: true, // checked above, against our own list
+		OnPongReceived:     func(context.Context, []byte) { c.touch() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("realtime: accept: %w", err)
+	}
+	ws.SetReadLimit(h.opts.ReadLimit)
+	c.ws = ws
+	c.touch()
+	// Not derived from the hub's context: cancelling it must never cut a
+	// connection short of its close handshake (Shutdown closes with 1001).
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		_ = ws.Close(StatusGoingAway, "server shutting down")
+		c.cancel()
+		return nil, ErrClosed
+	}
+	h.conns[c] = struct{}{}
+	h.connWG.Add(1)
+	h.mu.Unlock()
+	h.metrics.connections.Inc()
+	go c.writeLoop()
+	return c, nil
+}
+
+// originAllowed lets in requests without Origin (non-browser clients), from
+// the request's own host, or from an allowed origin.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range h.opts.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// Value returns AcceptOptions.Value.
+func (c *Conn) Value() any { return c.value }
+
+// Subprotocol returns the negotiated subprotocol.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// Done is closed when the connection is torn down.
+func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
+
+func (c *Conn) touch() { c.lastSeen.Store(time.Now().UnixNano()) }
+
+// Read returns the next inbound JSON message. Frames that are not JSON text
+// are answered (AcceptOptions.OnMalformed) and skipped; a flood beyond the
+// inbound rate is answered with a 429 error frame and closes the connection
+// with 1008; a frame over the read limit closes it with 1009. Any error means
+// the connection is done: the handler returns.
+func (c *Conn) Read(ctx context.Context) (json.RawMessage, error) {
+	for {
+		typ, msg, err := c.ws.Read(ctx)
+		if err != nil {
+			c.closeWith(StatusNormalClosure, "", closeAbort)
+			return nil, fmt.Errorf("realtime: read: %w", err)
+		}
+		c.touch()
+		if !c.limiter.Allow() {
+			c.hub.metrics.floodCloses.Inc()
+			c.enqueue(encodeError("", "", NewProblem(http.StatusTooManyRequests, "too many messages")))
+			c.closeWith(StatusPolicyViolation, "too many messages", closeFlush)
+			return nil, fmt.Errorf("realtime: read: %w", ErrClosed)
+		}
+		if typ != websocket.MessageText || !json.Valid(msg) {
+			if c.onBad != nil {
+				c.onBad(c, msg)
+			} else {
+				c.enqueue(encodeError("", "", NewProblem(http.StatusBadRequest, "malformed JSON")))
+			}
+			continue
+		}
+		return msg, nil
+	}
+}
+
+// Wait discards inbound frames (still answering pings, limits and malformed
+// frames) until the connection is done: for endpoints whose clients only
+// listen.
+func (c *Conn) Wait(ctx context.Context) {
+	for {
+		if _, err := c.Read(ctx); err != nil {
+			return
+		}
+	}
+}
+
+// Send marshals v and queues it. It never blocks: a full queue closes the
+// connection with 1013 and returns ErrClosed.
+func (c *Conn) Send(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("realtime: encode frame: %w", err)
+	}
+	return c.SendRaw(b)
+}
+
+// SendRaw queues an already encoded JSON frame (see Send).
+func (c *Conn) SendRaw(b []byte) error {
+	if !c.enqueue(b) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// SendError queues an error frame `{"type":"error","request_id","data":{problem}}`
+// for err (see ProblemOf).
+func (c *Conn) SendError(requestID string, err error) error {
+	return c.SendRaw(encodeError(requestID, "", ProblemOf(err)))
+}
+
+// SendProblem queues an error frame with the given problem.
+func (c *Conn) SendProblem(requestID string, p Problem) error {
+	return c.SendRaw(encodeError(requestID, "", p))
+}
+
+// Close sends what is queued, then closes the connection with code and
+// reason. It does not wait.
+func (c *Conn) Close(code StatusCode, reason string) {
+	c.closeWith(code, reason, closeFlush)
+}
+
+// enqueue appends a frame; on overflow the connection is closed with 1013.
+// It never blocks and is called under the hub's and a subscription's lock.
+func (c *Conn) enqueue(b []byte) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.hub.opts.SendQueue {
+		c.mu.Unlock()
+		c.overflow()
+		return false
+	}
+	c.queue = append(c.queue, b)
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// overflow closes a connection that cannot keep up with 1013: the client
+// reconnects and resumes from its last cursor.
+func (c *Conn) overflow() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	c.hub.metrics.slowCloses.Inc()
+	go c.teardown(StatusTryAgainLater, "send queue overflow: reconnect and resume")
+}
+
+// closeMode says how closeWith ends a connection.
+type closeMode int
+
+const (
+	closeNow   closeMode = iota // drop what is queued, close handshake
+	closeFlush                  // write what is queued first, then close handshake
+	closeAbort                  // the peer is gone (read or write failed, idle): no handshake
+)
+
+// closeWith stops accepting frames and closes the connection. It never
+// blocks on the network: the handshake runs in a goroutine.
+func (c *Conn) closeWith(code StatusCode, reason string, mode closeMode) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		if mode == closeAbort {
+			c.abort()
+		}
+		return
+	}
+	c.closed = true
+	if mode == closeFlush && len(c.queue) > 0 {
+		c.closeAfter = &closeReq{code, reason}
+		c.mu.Unlock()
+		select {
+		case c.signal <- struct{}{}:
+		default:
+		}
+		return
+	}
+	c.queue = nil
+	c.mu.Unlock()
+	if mode == closeAbort {
+		c.abort()
+		return
+	}
+	go c.teardown(code, reason)
+}
+
+// abort tears the connection down without a close handshake.
+func (c *Conn) abort() {
+	c.closeOnce.Do(func() {
+		c.detach()
+		_ = c.ws.CloseNow()
+		c.cancel()
+	})
+}
+
+// teardown removes the connection from the hub and closes the websocket with
+// a close handshake (bounded by the library's 5 s timeouts).
+func (c *Conn) teardown(code StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.detach()
+		_ = c.ws.Close(code, reason)
+		c.cancel()
+	})
+}
+
+// detach removes the connection and its subscriptions from the hub.
+func (c *Conn) detach() {
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	h := c.hub
+	h.mu.Lock()
+	_, was := h.conns[c]
+	delete(h.conns, c)
+	for _, s := range subs {
+		h.unindex(s)
+	}
+	h.mu.Unlock()
+	if was {
+		h.metrics.connections.Dec()
+	}
+	h.metrics.subscriptions.Sub(float64(len(subs)))
+}
+
+// writeLoop writes queued frames until the connection is torn down.
+func (c *Conn) writeLoop() {
+	defer c.hub.connWG.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.signal:
+			if !c.flush() {
+				return
+			}
+		}
+	}
+}
+
+// keepalive checks every connection each PingInterval: it drops a peer
+// silent for IdleTimeout and pings the others. One goroutine per hub, so an
+// idle connection costs no timer, and a writer blocked on a dead peer is
+// still dropped.
+func (h *Hub) keepalive() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		conns := make([]*Conn, 0, len(h.conns))
+		for c := range h.conns {
+			conns = append(conns, c)
+		}
+		h.mu.Unlock()
+		for _, c := range conns {
+			if time.Since(time.Unix(0, c.lastSeen.Load())) > h.opts.IdleTimeout {
+				h.metrics.idleCloses.Inc()
+				c.closeWith(StatusGoingAway, "idle", closeAbort)
+				continue
+			}
+			c.ping()
+		}
+	}
+}
+
+// flush writes every queued frame; false when the writer must stop.
+func (c *Conn) flush() bool {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		after := c.closeAfter
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			if after != nil {
+				go c.teardown(after.code, after.reason)
+				return false
+			}
+			return true
+		}
+		for _, b := range batch {
+			// No write timeout: a peer that stops reading fills the queue
+			// (1013) or goes silent (idle drop), and both close the socket,
+			// which ends this write. A cancelled context would close the
+			// socket without a close frame.
+			if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+				c.closeWith(StatusNormalClosure, "", closeAbort)
+				return false
+			}
+			c.hub.metrics.framesSent.Inc()
+		}
+	}
+}
+
+// ping sends a ping without blocking the writer; the pong refreshes lastSeen.
+func (c *Conn) ping() {
+	if !c.pinging.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer c.pinging.Store(false)
+		ctx, cancel := context.WithTimeout(c.ctx, c.hub.opts.PingInterval)
+		defer cancel()
+		if c.ws.Ping(ctx) == nil {
+			c.touch()
+		}
+	}()
+}
