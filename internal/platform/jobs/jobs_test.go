@@ -351,3 +351,86 @@ func ExampleRunner_Register() {
 		}})
 	// Output: register before Start
 }
+
+func TestRunScheduleAndBuiltInPurge(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.EngineSQLite)
+	migrate(t, s)
+	opts := fastOptions()
+	opts.NoPurge = false
+	_, r := newRunner(t, s, opts)
+	ran := make(chan struct{}, 1)
+	if err := r.Schedule(jobs.Schedule{Name: jobs.PurgeSchedule, Cron: "@daily", Run: func(context.Context) error { return nil }}); err == nil {
+		t.Error("the built-in purge schedule is missing (a second one was accepted)")
+	}
+	if err := r.Schedule(jobs.Schedule{Name: "report.weekly", Cron: "0 6 * * MON", TimeZone: "Europe/Paris",
+		Run: func(context.Context) error { ran <- struct{}{}; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	ctx := context.Background()
+	if err := r.RunSchedule(ctx, "report.weekly"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunSchedule(ctx, "nope"); err == nil {
+		t.Error("RunSchedule(unknown) succeeded")
+	}
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the schedule run now never ran")
+	}
+	if err := r.RunSchedule(ctx, jobs.PurgeSchedule); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the purge to complete", func() bool {
+		js, err := r.List(ctx, jobs.StateCompleted, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range js {
+			if j.Kind == "schedule" && j.Name == jobs.PurgeSchedule {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestStopIsBounded: Stop waits for running jobs until its context ends,
+// then cancels them; the cancelled job is retried later, not lost.
+func TestStopIsBounded(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.EngineSQLite)
+	migrate(t, s)
+	l, r := newRunner(t, s, fastOptions())
+	running := make(chan struct{})
+	if err := r.Register(jobs.Handler{Name: "test.slow", EventType: "testapp.item.created",
+		Handle: func(ctx context.Context, _ events.Event) error {
+			close(running)
+			<-ctx.Done()
+			return ctx.Err()
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	emit(t, s, l, "testapp.item.created", false)
+	select {
+	case <-running:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	if err := r.Stop(ctx); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	if d := time.Since(t0); d > jobs.StopGrace+time.Second {
+		t.Errorf("Stop took %s", d)
+	}
+	js, err := r.List(context.Background(), jobs.StateFailed, 10)
+	if err != nil || len(js) != 1 {
+		t.Errorf("after Stop, failed (to be retried) jobs = %+v, %v; want the cancelled one", js, err)
+	}
+}

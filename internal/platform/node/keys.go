@@ -24,7 +24,7 @@ func localKey(dataDir, name string) ([]byte, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("read key: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // G703: under the operator's data directory
 		return nil, fmt.Errorf("create key directory: %w", err)
 	}
 	key = make([]byte, 32)
@@ -37,7 +37,7 @@ func localKey(dataDir, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create key: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone already once linked; nothing to do if not
 	if _, err := tmp.Write(key); err != nil {
 		return nil, errors.Join(fmt.Errorf("write key: %w", err), tmp.Close())
 	}
