@@ -24,7 +24,7 @@ func localKey(dataDir, name string) ([]byte, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("read key: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // G703: under the operator's data directory
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create key directory: %w", err)
 	}
 	key = make([]byte, 32)

@@ -41,7 +41,7 @@ type Node struct {
 // Open builds a node: it opens (and unless opts.NoMigrate, migrates) the
 // store, builds the edge and mounts every enabled app. Close releases it.
 func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *slog.Logger, opts Options) (n *Node, err error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil { //nolint:gosec // G703: the data directory is the operator's own configuration
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, &config.Error{Key: "data_dir", Msg: err.Error()}
 	}
 	st, err := OpenStore(ctx, cfg, log)
