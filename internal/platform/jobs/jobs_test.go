@@ -429,8 +429,8 @@ func TestStopIsBounded(t *testing.T) {
 	if d := time.Since(t0); d > jobs.StopGrace+time.Second {
 		t.Errorf("Stop took %s", d)
 	}
-	js, err := r.List(context.Background(), jobs.StateFailed, 10)
-	if err != nil || len(js) != 1 {
-		t.Errorf("after Stop, failed (to be retried) jobs = %+v, %v; want the cancelled one", js, err)
+	js, err := r.List(context.Background(), "", 10)
+	if err != nil || len(js) != 1 || (js[0].State != jobs.StateFailed && js[0].State != jobs.StatePending) || js[0].LastError == "" {
+		t.Errorf("after Stop, jobs = %+v, %v; want the cancelled one, to be retried", js, err)
 	}
 }
