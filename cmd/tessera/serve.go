@@ -54,7 +54,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 				return err
 			}
 			defer func() { err = errors.Join(err, st.Close()) }()
-			if err := node.Migrate(cmd.Context(), st, c.registry); err != nil {
+			if err := node.Migrate(cmd.Context(), st, c.registry, c.logger()); err != nil {
 				return err
 			}
 			_, err = c.stdout.Write([]byte("migrations applied\n"))

@@ -21,6 +21,9 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -42,6 +45,14 @@ type App struct {
 type Env struct {
 	// DB is the app's own database handle (its role and schema on Postgres).
 	DB *store.DB
+	// Events records state changes: Emit in the same transaction as the
+	// change (types "<app>.<entity>.<verb>").
+	Events *events.Log
+	// Jobs takes the app's durable event handlers and schedules during
+	// Mount (names "<app>.…"); they run at least once, so they are idempotent.
+	Jobs *jobs.Runner
+	// Mail queues templated mails in the caller's transaction.
+	Mail *mail.Outbox
 	// Blobs is the blob store (filesystem or S3); apps name their keys
 	// "<app>/…".
 	Blobs blob.Store
@@ -63,7 +74,7 @@ type Registry struct {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
 
 // reserved are the prefixes and schemas the platform owns.
-var reserved = []string{"platform", "blobs", "mail", "auth", "orgs", "admin", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
+var reserved = []string{"platform", "blobs", "mail", "auth", "orgs", "admin", "river", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
 
 // NewRegistry checks the declarations (name syntax, unique and not reserved
 // names, a Mount function) and returns the registry.
@@ -114,8 +125,11 @@ type Router interface {
 
 // Platform is the set of shared services the registry hands to apps.
 type Platform struct {
-	Store *store.Store
-	Blobs blob.Store
+	Store  *store.Store
+	Events *events.Log
+	Jobs   *jobs.Runner
+	Mail   *mail.Outbox
+	Blobs  blob.Store
 }
 
 // Mount mounts every app enabled by cfg on router, each with its own
@@ -128,6 +142,9 @@ func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, ro
 		prefix := "/" + a.Name
 		env := Env{
 			DB:     p.Store.App(a.Name),
+			Events: p.Events,
+			Jobs:   p.Jobs,
+			Mail:   p.Mail,
 			Blobs:  p.Blobs,
 			API:    router.Group(prefix),
 			Handle: prefixedHandle(a.Name, router),

@@ -11,12 +11,12 @@
 //     "<event id>:<template>:<recipient>". A handler that runs twice for one
 //     event finds the key taken and stores nothing: a mail is never enqueued
 //     twice for the same (event, recipient).
-//  3. In the same transaction the handler enqueues a delivery job carrying the
-//     mail id (River's InsertTx on [store.Tx.SQL]); the job calls
-//     [Outbox.Deliver], which sends through the [Sender] and marks the mail
-//     sent. A send error is recorded on the row and returned, so the job
-//     retries with back-off. Deliver of a sent mail does nothing, so a job that
-//     runs twice sends once.
+//  3. In the same transaction Enqueue emits a [QueuedEvent] (when the outbox
+//     has an event log), whose durable handler ([Outbox.DeliveryHandler],
+//     registered by the node) calls [Outbox.Deliver]: it sends through the
+//     [Sender] and marks the mail sent. A send error is recorded on the row
+//     and returned, so the job retries with back-off. Deliver of a sent mail
+//     does nothing, so a job that runs twice sends once.
 //  4. The admin API lists the outbox ([Outbox.List], [Outbox.Get]).
 //
 // # Exactly once?

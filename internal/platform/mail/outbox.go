@@ -13,7 +13,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -93,6 +95,10 @@ type Options struct {
 	Domain string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events, when set, receives a QueuedEvent for every mail Enqueue
+	// creates, in the same transaction; DeliveryHandler reacts to it. Nil
+	// (in tests of the outbox alone) emits nothing.
+	Events *events.Log
 }
 
 // Outbox stores mails in the database and delivers them through a Sender.
@@ -103,6 +109,7 @@ type Outbox struct {
 	sender Sender
 	domain string
 	now    func() time.Time
+	events *events.Log
 }
 
 // NewOutbox returns the outbox of st, which must have been migrated with
@@ -114,6 +121,7 @@ func NewOutbox(st *store.Store, sender Sender, opts Options) *Outbox {
 		sender: sender,
 		domain: opts.Domain,
 		now:    opts.Now,
+		events: opts.Events,
 	}
 	if o.domain == "" {
 		o.domain = "localhost"
@@ -190,6 +198,12 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *store.Tx, m Message) (id strin
 		return "", false, fmt.Errorf("mail: enqueue: %w", err)
 	}
 	if n == 1 {
+		if o.events != nil {
+			err := o.events.Emit(ctx, tx, events.Event{App: "mail", Type: QueuedEvent, Subject: id})
+			if err != nil {
+				return "", false, fmt.Errorf("mail: enqueue: %w", err)
+			}
+		}
 		return id, true, nil
 	}
 	err = tx.QueryRow(ctx, o.q(`SELECT id FROM {{outbox}} WHERE dedupe_key = ?`), key).Scan(&id)
@@ -275,6 +289,28 @@ func (o *Outbox) Deliver(ctx context.Context, id string) error {
 		return fmt.Errorf("mail: deliver %s: sent but not marked (the next attempt resends it): %w", id, err)
 	}
 	return nil
+}
+
+// QueuedEvent is the type of the event Enqueue emits for each new mail; its
+// subject is the mail's id.
+const QueuedEvent = "mail.message.queued"
+
+// DeliveryHandler is the durable handler that delivers each queued mail:
+// at least once per QueuedEvent, retried with back-off by the job runner
+// while the send fails. A permanent failure (ErrPermanent) is recorded as
+// failed and not retried.
+func (o *Outbox) DeliveryHandler() jobs.Handler {
+	return jobs.Handler{
+		Name:      "mail.deliver",
+		EventType: QueuedEvent,
+		Handle: func(ctx context.Context, e events.Event) error {
+			err := o.Deliver(ctx, e.Subject)
+			if errors.Is(err, ErrPermanent) {
+				return nil // recorded as failed by Deliver; retrying cannot help
+			}
+			return err
+		},
+	}
 }
 
 // MarkFailed marks a mail that is not sent as failed with reason, for the job

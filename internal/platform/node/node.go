@@ -1,11 +1,13 @@
 // Package node assembles one Tessera node from its configuration: the store
-// (migrated unless told not to), the HTTP edge with its readiness checks, and
-// the enabled apps mounted on it. cmd/tessera only parses the command line and
+// (migrated unless told not to), the event log and the job runner, the mail
+// outbox, the blob store, the HTTP edge with its readiness checks, and the
+// enabled apps mounted on it. cmd/tessera only parses the command line and
 // calls into here.
 package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,10 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/readiness"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -27,6 +32,9 @@ type Options struct {
 	NoMigrate bool
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Jobs tunes the job runner (tests shorten its timings); the logger is
+	// the node's.
+	Jobs jobs.Options
 }
 
 // Node is one running Tessera process's platform and apps.
@@ -34,12 +42,16 @@ type Node struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   *store.Store
+	events  *events.Log
+	jobs    *jobs.Runner
+	mail    *mail.Outbox
 	edge    *httpapi.Server
-	closers []func() error
+	closers []func() error // run last first by Close
 }
 
 // Open builds a node: it opens (and unless opts.NoMigrate, migrates) the
-// store, builds the edge and mounts every enabled app. Close releases it.
+// store, builds the platform services and the edge, mounts every enabled app
+// and starts the job runner. Close stops and releases it.
 func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *slog.Logger, opts Options) (n *Node, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, &config.Error{Key: "data_dir", Msg: err.Error()}
@@ -55,21 +67,28 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		}
 	}()
 	if !opts.NoMigrate {
-		if err := Migrate(ctx, st, registry); err != nil {
+		if err := Migrate(ctx, st, registry, log); err != nil {
 			return nil, err
 		}
 	}
-	blobKey, err := localKey(cfg.DataDir, "blobs")
-	if err != nil {
-		return nil, &config.Error{Key: "data_dir", Msg: err.Error()}
+
+	n.events = events.New(st, events.Options{})
+	jobOpts := opts.Jobs
+	jobOpts.Logger = log
+	if n.jobs, err = jobs.New(st, n.events, jobOpts); err != nil {
+		return nil, err
 	}
-	blobs, err := blob.Open(ctx, cfg.Blobs, blob.Options{
-		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		PublicURL: cfg.PublicURL, SigningKey: blobKey,
-	})
-	if err != nil {
-		return nil, &config.Error{Key: "blobs", Msg: err.Error()}
+	if n.mail, err = openMail(cfg, st, n.events); err != nil {
+		return nil, err
 	}
+	if err := n.jobs.Register(n.mail.DeliveryHandler()); err != nil {
+		return nil, err
+	}
+	blobs, err := n.openBlobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+
 	checks, closeChecks, err := readiness.Checks(cfg, st, blobs)
 	if err != nil {
 		return nil, err
@@ -83,9 +102,15 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		Checks:      checks,
 	})
 	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
-	if err := registry.Mount(ctx, cfg, app.Platform{Store: st, Blobs: blobs}, n.edge, log); err != nil {
+	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Blobs: blobs}
+	if err := registry.Mount(ctx, cfg, platform, n.edge, log); err != nil {
 		return nil, err
 	}
+
+	if err := n.jobs.Start(ctx); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.stopJobs)
 	return n, nil
 }
 
@@ -98,12 +123,73 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	return st, nil
 }
 
-// Migrate applies the platform's and every registered app's migrations.
-func Migrate(ctx context.Context, st *store.Store, registry *app.Registry) error {
-	if err := st.Migrate(ctx, registry.MigrationSets()...); err != nil {
+// Migrate applies the platform's migrations (event log and job queue, mail
+// outbox), then every registered app's.
+func Migrate(ctx context.Context, st *store.Store, registry *app.Registry, log *slog.Logger) error {
+	if err := jobs.Migrate(ctx, st, log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sets := append([]store.MigrationSet{mail.Migrations()}, registry.MigrationSets()...)
+	if err := st.Migrate(ctx, sets...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// openMail builds the outbox: SMTP when configured, else .eml files under
+// <data_dir>/mail.
+func openMail(cfg *config.Config, st *store.Store, log *events.Log) (*mail.Outbox, error) {
+	from, host := mail.DefaultFrom(cfg.PublicURL)
+	sender, err := mail.NewSender(cfg.SMTP, cfg.MailDir(), from)
+	if err != nil {
+		return nil, &config.Error{Key: "smtp", Msg: err.Error()}
+	}
+	return mail.NewOutbox(st, sender, mail.Options{Domain: host, Events: log}), nil
+}
+
+// BlobCreatedEvent is the event emitted when an object arrives through a
+// signed upload URL (the S3 object-created trigger role); its subject is the
+// object's key and its payload the blob.Object.
+const BlobCreatedEvent = "blob.object.created"
+
+// openBlobs opens the configured blob store; objects uploaded through signed
+// URLs become BlobCreatedEvent events.
+func (n *Node) openBlobs(ctx context.Context) (blob.Store, error) {
+	key, err := localKey(n.cfg.DataDir, "blobs")
+	if err != nil {
+		return nil, &config.Error{Key: "data_dir", Msg: err.Error()}
+	}
+	blobs, err := blob.Open(ctx, n.cfg.Blobs, blob.Options{
+		AccessKey: n.cfg.S3.AccessKey, SecretKey: n.cfg.S3.SecretKey,
+		PublicURL: n.cfg.PublicURL, SigningKey: key,
+		OnCreated: n.emitBlobCreated,
+	})
+	if err != nil {
+		return nil, &config.Error{Key: "blobs", Msg: err.Error()}
+	}
+	return blobs, nil
+}
+
+// emitBlobCreated records an object-created event. OnCreated has no error
+// path: a failure is logged, and the app's Confirm of the upload emits again.
+func (n *Node) emitBlobCreated(ctx context.Context, o blob.Object) {
+	payload, err := json.Marshal(o)
+	if err == nil {
+		err = n.store.App(events.Schema).InTx(ctx, func(tx *store.Tx) error {
+			return n.events.Emit(ctx, tx, events.Event{App: "blob", Type: BlobCreatedEvent, Subject: o.Key, Payload: payload})
+		})
+	}
+	if err != nil {
+		n.log.ErrorContext(ctx, "blob: object-created event not recorded", "key", o.Key, "err", err)
+	}
+}
+
+// stopJobs stops the job runner, letting running jobs finish within the
+// shutdown bound.
+func (n *Node) stopJobs() error {
+	ctx, cancel := context.WithTimeout(context.Background(), httpapi.ShutdownTimeout)
+	defer cancel()
+	return n.jobs.Stop(ctx)
 }
 
 // Handler is the node's HTTP handler (every route behind the middleware).
@@ -115,7 +201,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	return httpapi.Serve(ctx, ln, n.Handler(), n.log)
 }
 
-// Close releases the node's resources, last opened first.
+// Close stops the node's services and releases its resources, last opened
+// first.
 func (n *Node) Close() error {
 	var errs []error
 	for i := len(n.closers) - 1; i >= 0; i-- {

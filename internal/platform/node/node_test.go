@@ -8,13 +8,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
 )
@@ -41,11 +47,28 @@ func notesApp() app.App {
 			huma.Post(env.API, "/notes", func(ctx context.Context, in *noteInput) (*noteOutput, error) {
 				out := &noteOutput{}
 				err := env.DB.InTx(ctx, func(tx *store.Tx) error {
-					return tx.QueryRow(ctx, "INSERT INTO notes_notes (id, body) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM notes_notes), ?) RETURNING id, body",
+					err := tx.QueryRow(ctx, "INSERT INTO notes_notes (id, body) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM notes_notes), ?) RETURNING id, body",
 						in.Body.Body).Scan(&out.Body.ID, &out.Body.Body)
+					if err != nil {
+						return err
+					}
+					return env.Events.Emit(ctx, tx, events.Event{App: "notes", Type: "notes.note.created",
+						Subject: strconv.FormatInt(out.Body.ID, 10), Payload: json.RawMessage(`{"body":` + strconv.Quote(out.Body.Body) + `}`)})
 				})
 				return out, err
 			}, func(op *huma.Operation) { op.OperationID = "notes-create" })
+			// Every note is mailed to its reader, once, by a durable handler.
+			err := env.Jobs.Register(jobs.Handler{Name: "notes.mail", EventType: "notes.note.created",
+				Handle: func(ctx context.Context, e events.Event) error {
+					return env.DB.InTx(ctx, func(tx *store.Tx) error {
+						_, _, err := env.Mail.Enqueue(ctx, tx, mail.Message{DedupeKey: e.ID + ":note", App: "notes", Template: "note",
+							To: "reader@example.com", Content: mail.Content{Subject: "Note " + e.Subject, Text: string(e.Payload)}})
+						return err
+					})
+				}})
+			if err != nil {
+				return err
+			}
 			env.Handle("GET /notes/raw", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, "raw")
 			}))
@@ -140,6 +163,38 @@ func TestAppsMountOnBothEngines(t *testing.T) {
 			status, body = do(t, "GET", srv.URL+"/openapi.json", "")
 			if status != http.StatusOK || !strings.Contains(body, `"/notes/notes"`) {
 				t.Errorf("openapi lacks the app's route: %d %.200s", status, body)
+			}
+		})
+	}
+}
+
+// TestEventToHandlerToMail: a write emits an event in its transaction; a
+// durable handler reacts after commit and queues a mail; the platform's mail
+// handler writes it to the .eml sink. On both engines.
+func TestEventToHandlerToMail(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t, engine)
+			srv := openNode(t, cfg, notesApp())
+			if status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"ship it"}`); status != http.StatusOK {
+				t.Fatalf("create: %d %s", status, body)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				files, _ := filepath.Glob(filepath.Join(cfg.MailDir(), "*.eml"))
+				if len(files) == 1 {
+					b, err := os.ReadFile(files[0])
+					if err != nil || !strings.Contains(string(b), "Subject: Note 1") || !strings.Contains(string(b), "ship it") {
+						t.Fatalf("mail %s: %v\n%s", files[0], err, b)
+					}
+					return
+				}
+				if len(files) > 1 || time.Now().After(deadline) {
+					t.Fatalf("want exactly one mail, found %d", len(files))
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		})
 	}
