@@ -24,6 +24,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
+	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -53,6 +54,9 @@ type Env struct {
 	Jobs *jobs.Runner
 	// Mail queues templated mails in the caller's transaction.
 	Mail *mail.Outbox
+	// Hub serves the app's websockets: Route its events to topics during
+	// Mount, Accept connections and Subscribe them.
+	Hub *realtime.Hub
 	// Blobs is the blob store (filesystem or S3); apps name their keys
 	// "<app>/…".
 	Blobs blob.Store
@@ -129,6 +133,7 @@ type Platform struct {
 	Events *events.Log
 	Jobs   *jobs.Runner
 	Mail   *mail.Outbox
+	Hub    *realtime.Hub
 	Blobs  blob.Store
 }
 
@@ -145,6 +150,7 @@ func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, ro
 			Events: p.Events,
 			Jobs:   p.Jobs,
 			Mail:   p.Mail,
+			Hub:    p.Hub,
 			Blobs:  p.Blobs,
 			API:    router.Group(prefix),
 			Handle: prefixedHandle(a.Name, router),

@@ -56,9 +56,10 @@ func (p *Problem) ContentType(ct string) string {
 	return ct
 }
 
-// statusOf maps each fault code to its HTTP status: the one place it is
-// done. An unknown code is a bug: 500.
-func statusOf(code fault.Code) int {
+// StatusOf maps each fault code to its HTTP status: the one place it is
+// done, for HTTP problems and websocket error frames alike. An unknown code
+// is a bug: 500.
+func StatusOf(code fault.Code) int {
 	switch code {
 	case fault.Invalid:
 		return http.StatusUnprocessableEntity
@@ -107,7 +108,7 @@ func newProblem(status int, detail string) *Problem {
 // problemFromFault maps a fault; err is the error that carried it (it may wrap
 // f), kept as the cause when there is something worth logging.
 func problemFromFault(f *fault.Error, err error) *Problem {
-	status := statusOf(f.Code)
+	status := StatusOf(f.Code)
 	p := newProblem(status, f.Message)
 	for _, fe := range f.Fields {
 		p.Errors = append(p.Errors, &huma.ErrorDetail{Location: fe.Location, Message: fe.Message, Value: safeValue(fe.Value)})

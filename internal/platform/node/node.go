@@ -1,6 +1,6 @@
 // Package node assembles one Tessera node from its configuration: the store
 // (migrated unless told not to), the event log and the job runner, the mail
-// outbox, the blob store, the HTTP edge with its readiness checks, and the
+// outbox, the blob store, the realtime hub, the HTTP edge with its readiness checks, and the
 // enabled apps mounted on it. cmd/tessera only parses the command line and
 // calls into here.
 package node
@@ -23,6 +23,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/readiness"
+	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -45,6 +46,7 @@ type Node struct {
 	events  *events.Log
 	jobs    *jobs.Runner
 	mail    *mail.Outbox
+	hub     *realtime.Hub
 	edge    *httpapi.Server
 	closers []func() error // run last first by Close
 }
@@ -89,6 +91,15 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		return nil, err
 	}
 
+	n.hub, err = realtime.New(realtime.Options{
+		Source: n.events, Compare: events.CompareCursor,
+		RedisURL: cfg.Redis, AllowedOrigins: cfg.CORS.Origins, Logger: log,
+	})
+	if err != nil {
+		return nil, &config.Error{Key: "redis", Msg: err.Error()}
+	}
+	n.events.OnCommit(func(events.Event) { n.hub.Notify() })
+
 	checks, closeChecks, err := readiness.Checks(cfg, st, blobs)
 	if err != nil {
 		return nil, err
@@ -101,12 +112,19 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		CORSOrigins: cfg.CORS.Origins,
 		Checks:      checks,
 	})
+	if err := n.hub.RegisterMetrics(n.edge.Metrics()); err != nil {
+		return nil, err
+	}
 	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
-	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Blobs: blobs}
+	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs}
 	if err := registry.Mount(ctx, cfg, platform, n.edge, log); err != nil {
 		return nil, err
 	}
 
+	if err := n.hub.Start(ctx); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.stopHub)
 	if err := n.jobs.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -192,13 +210,26 @@ func (n *Node) stopJobs() error {
 	return n.jobs.Stop(ctx)
 }
 
+// stopHub closes every websocket (1001) and stops the hub; a no-op when
+// Serve's shutdown already did.
+func (n *Node) stopHub() error {
+	ctx, cancel := context.WithTimeout(context.Background(), httpapi.ShutdownTimeout)
+	defer cancel()
+	return n.hub.Shutdown(ctx)
+}
+
 // Handler is the node's HTTP handler (every route behind the middleware).
 func (n *Node) Handler() http.Handler { return n.edge.Handler() }
 
 // Serve serves HTTP on ln until ctx is done, then shuts down gracefully.
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	n.log.Info("serving", "addr", ln.Addr().String(), "database", string(n.store.Engine()), "public_url", n.cfg.PublicURL)
-	return httpapi.Serve(ctx, ln, n.Handler(), n.log)
+	closeSockets := func(ctx context.Context) {
+		if err := n.hub.Shutdown(ctx); err != nil {
+			n.log.Warn("realtime shutdown", "err", err)
+		}
+	}
+	return httpapi.Serve(ctx, ln, n.Handler(), n.log, closeSockets)
 }
 
 // Close stops the node's services and releases its resources, last opened

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
@@ -21,6 +22,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
+	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
 )
@@ -69,6 +71,21 @@ func notesApp() app.App {
 			if err != nil {
 				return err
 			}
+			// A live feed of notes, resumable with ?since=<cursor>.
+			env.Hub.Route("notes", func(events.Event) []string { return []string{"notes"} })
+			env.Handle("GET /notes/feed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := env.Hub.Accept(w, r, realtime.AcceptOptions{})
+				if err != nil {
+					return
+				}
+				err = c.Subscribe(realtime.Subscription{App: "notes", Topics: []string{"notes"},
+					Since: events.Cursor(r.URL.Query().Get("since")), Ack: map[string]string{"type": "subscribed"}})
+				if err != nil {
+					c.Close(websocket.StatusInternalError, "")
+					return
+				}
+				c.Wait(r.Context())
+			}))
 			env.Handle("GET /notes/raw", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, "raw")
 			}))

@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // BenchmarkDeliveryLatency measures commit-to-subscriber latency (Append +
@@ -156,5 +154,3 @@ func rawDial(b *testing.B, addr, path string) net.Conn {
 	}
 	return c
 }
-
-var _ = websocket.MessageText

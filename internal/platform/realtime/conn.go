@@ -48,12 +48,13 @@ type Conn struct {
 
 	ctx      context.Context // cancelled when the connection is torn down
 	cancel   context.CancelFunc
-	signal   chan struct{} // wakes the writer
-	lastSeen atomic.Int64  // unix nanos of the last inbound frame or pong
+	lastSeen atomic.Int64 // unix nanos of the last inbound frame or pong
 	pinging  atomic.Bool
 
 	mu         sync.Mutex
+	room       *sync.Cond // on mu: the writer took a batch, or the connection closed
 	queue      [][]byte
+	writing    bool // a writer goroutine is draining the queue
 	closed     bool // no more frames are accepted
 	closeAfter *closeReq
 	subs       map[string]*subscription
@@ -89,8 +90,8 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		value:   opts.Value,
 		limiter: rate.NewLimiter(h.opts.InboundRate, h.opts.InboundBurst),
 		onBad:   opts.OnMalformed,
-		signal:  make(chan struct{}, 1),
 	}
+	c.room = sync.NewCond(&c.mu)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       opts.Subprotocols,
 		InsecureSkipVerify: true, // checked above, against our own list
@@ -114,10 +115,9 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		return nil, ErrClosed
 	}
 	h.conns[c] = struct{}{}
-	h.connWG.Add(1)
+	h.live.Add(1) // under h.mu with closing false: never after Shutdown's Wait
 	h.mu.Unlock()
 	h.metrics.connections.Inc()
-	go c.writeLoop()
 	return c, nil
 }
 
@@ -245,10 +245,13 @@ func (c *Conn) enqueue(b []byte) bool {
 		return false
 	}
 	c.queue = append(c.queue, b)
+	start := !c.writing
+	c.writing = true
 	c.mu.Unlock()
-	select {
-	case c.signal <- struct{}{}:
-	default:
+	if start {
+		// The writer lives only while there is something to write: an idle
+		// connection costs no goroutine besides its reader.
+		go c.write()
 	}
 	return true
 }
@@ -263,9 +266,23 @@ func (c *Conn) overflow() {
 	}
 	c.closed = true
 	c.queue = nil
+	c.room.Broadcast()
 	c.mu.Unlock()
 	c.hub.metrics.slowCloses.Inc()
 	go c.teardown(StatusTryAgainLater, "send queue overflow: reconnect and resume")
+}
+
+// waitRoom blocks until the queue is at most half full; false once the
+// connection is closed. Replays use it so that resuming after a long gap is
+// paced by the client instead of overflowing its queue. Never call it
+// holding the hub's or a subscription's lock.
+func (c *Conn) waitRoom() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed && len(c.queue) >= c.hub.opts.SendQueue/2 {
+		c.room.Wait()
+	}
+	return !c.closed
 }
 
 // closeMode says how closeWith ends a connection.
@@ -289,13 +306,10 @@ func (c *Conn) closeWith(code StatusCode, reason string, mode closeMode) {
 		return
 	}
 	c.closed = true
+	c.room.Broadcast()
 	if mode == closeFlush && len(c.queue) > 0 {
-		c.closeAfter = &closeReq{code, reason}
+		c.closeAfter = &closeReq{code, reason} // the running writer closes
 		c.mu.Unlock()
-		select {
-		case c.signal <- struct{}{}:
-		default:
-		}
 		return
 	}
 	c.queue = nil
@@ -313,6 +327,7 @@ func (c *Conn) abort() {
 		c.detach()
 		_ = c.ws.CloseNow()
 		c.cancel()
+		c.hub.live.Done()
 	})
 }
 
@@ -323,6 +338,7 @@ func (c *Conn) teardown(code StatusCode, reason string) {
 		c.detach()
 		_ = c.ws.Close(code, reason)
 		c.cancel()
+		c.hub.live.Done()
 	})
 }
 
@@ -344,21 +360,6 @@ func (c *Conn) detach() {
 		h.metrics.connections.Dec()
 	}
 	h.metrics.subscriptions.Sub(float64(len(subs)))
-}
-
-// writeLoop writes queued frames until the connection is torn down.
-func (c *Conn) writeLoop() {
-	defer c.hub.connWG.Done()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.signal:
-			if !c.flush() {
-				return
-			}
-		}
-	}
 }
 
 // keepalive checks every connection each PingInterval: it drops a peer
@@ -392,21 +393,24 @@ func (h *Hub) keepalive() {
 	}
 }
 
-// flush writes every queued frame; false when the writer must stop.
-func (c *Conn) flush() bool {
+// write drains the queue, then exits; a close requested with closeFlush
+// happens once the queue is empty.
+func (c *Conn) write() {
 	for {
 		c.mu.Lock()
 		batch := c.queue
 		c.queue = nil
-		after := c.closeAfter
-		c.mu.Unlock()
+		c.room.Broadcast()
 		if len(batch) == 0 {
+			c.writing = false
+			after := c.closeAfter
+			c.mu.Unlock()
 			if after != nil {
-				go c.teardown(after.code, after.reason)
-				return false
+				c.teardown(after.code, after.reason)
 			}
-			return true
+			return
 		}
+		c.mu.Unlock()
 		for _, b := range batch {
 			// No write timeout: a peer that stops reading fills the queue
 			// (1013) or goes silent (idle drop), and both close the socket,
@@ -414,7 +418,7 @@ func (c *Conn) flush() bool {
 			// socket without a close frame.
 			if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
 				c.closeWith(StatusNormalClosure, "", closeAbort)
-				return false
+				return
 			}
 			c.hub.metrics.framesSent.Inc()
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
 )
 
 // StatusCode is a websocket close code.
@@ -47,30 +48,11 @@ func ProblemOf(err error) Problem {
 	if f == nil {
 		return NewProblem(http.StatusInternalServerError, "internal error")
 	}
-	p := NewProblem(faultStatus[f.Code], f.Message)
-	if p.Status == 0 {
-		p = NewProblem(http.StatusInternalServerError, "internal error")
-	}
+	p := NewProblem(httpapi.StatusOf(f.Code), f.Message)
 	for _, fe := range f.Fields {
 		p.Errors = append(p.Errors, fe)
 	}
 	return p
-}
-
-// faultStatus mirrors httpapi's code → status table.
-var faultStatus = map[fault.Code]int{
-	fault.Invalid:      http.StatusUnprocessableEntity,
-	fault.Malformed:    http.StatusBadRequest,
-	fault.Unauthorized: http.StatusUnauthorized,
-	fault.Forbidden:    http.StatusForbidden,
-	fault.NotFound:     http.StatusNotFound,
-	fault.Conflict:     http.StatusConflict,
-	fault.Precondition: http.StatusPreconditionFailed,
-	fault.TooLarge:     http.StatusRequestEntityTooLarge,
-	fault.Unsupported:  http.StatusUnsupportedMediaType,
-	fault.RateLimited:  http.StatusTooManyRequests,
-	fault.Unavailable:  http.StatusServiceUnavailable,
-	fault.Internal:     http.StatusInternalServerError,
 }
 
 func resyncProblem() Problem {

@@ -187,8 +187,8 @@ func testHandler(h *Hub) http.Handler {
 					org = "o1"
 				}
 				id := a.ID
-				_ = c.Send(map[string]any{"type": "result", "data": map[string]string{"subscription_id": id}})
 				err := c.Subscribe(Subscription{ID: id, App: "chat", OrgID: org, Topics: a.Topics, Since: a.Since,
+					Ack: map[string]any{"type": "result", "data": map[string]string{"subscription_id": id}},
 					Authorize: func(context.Context) error {
 						if _, no := denied.Load(id); no {
 							return fault.New(fault.Forbidden, "not allowed any more")

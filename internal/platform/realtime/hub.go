@@ -89,6 +89,10 @@ type Options struct {
 	// SendQueue bounds each connection's pending outbound frames (default
 	// 256); overflow closes the connection with 1013.
 	SendQueue int
+	// ReplayBuffer bounds the live events a resuming subscription holds
+	// while its replay catches up (default 1024); overflow closes with 1013
+	// and the client resumes from the last cursor it received.
+	ReplayBuffer int
 	// PingInterval (default 30 s) and IdleTimeout (default 90 s): the server
 	// pings every PingInterval and drops a peer silent for IdleTimeout.
 	PingInterval time.Duration
@@ -120,6 +124,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = 256
+	}
+	if o.ReplayBuffer <= 0 {
+		o.ReplayBuffer = 1024
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 30 * time.Second
@@ -161,7 +168,7 @@ type Hub struct {
 	ctx    context.Context // the hub's lifetime
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the hub's own goroutines
-	connWG sync.WaitGroup // connections' writer goroutines
+	live   sync.WaitGroup // connections not yet torn down
 }
 
 // New returns a hub; it does nothing until Start.
@@ -298,7 +305,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()
-		h.connWG.Wait()
+		h.live.Wait()
 		close(done)
 	}()
 	var err error

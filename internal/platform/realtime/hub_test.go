@@ -180,7 +180,8 @@ func TestMatchPredicateRunsOnCandidates(t *testing.T) {
 func TestResumeReplaysThenLiveWithoutGapOrDuplicate(t *testing.T) {
 	t.Parallel()
 	log := &fakeLog{}
-	h := startHub(t, log, func(o *Options) { o.BatchSize = 7; o.SendQueue = 10000 })
+	// A queue far smaller than the replay: the replay is paced by the client.
+	h := startHub(t, log, func(o *Options) { o.BatchSize = 7; o.SendQueue = 32 })
 	srv := serve(t, h)
 
 	appendOne := func(i int) {
@@ -190,7 +191,7 @@ func TestResumeReplaysThenLiveWithoutGapOrDuplicate(t *testing.T) {
 		}
 		log.Append("chat", "o1", room, fmt.Sprintf(`{"n":%d}`, i))
 	}
-	for i := 1; i <= 100; i++ {
+	for i := 1; i <= 300; i++ {
 		appendOne(i)
 	}
 	h.Notify()
@@ -201,10 +202,10 @@ func TestResumeReplaysThenLiveWithoutGapOrDuplicate(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 101; i <= 400; i++ {
+		for i := 301; i <= 500; i++ {
 			appendOne(i)
 			h.Notify()
-			if i%50 == 0 {
+			if i%5 == 0 { // live traffic a reading client sustains
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -215,7 +216,7 @@ func TestResumeReplaysThenLiveWithoutGapOrDuplicate(t *testing.T) {
 	h.Notify()
 
 	var want []int
-	for i := 41; i <= 400; i++ {
+	for i := 41; i <= 500; i++ {
 		if i%3 != 0 {
 			want = append(want, i)
 		}
@@ -373,4 +374,31 @@ func (c *client) mustNextType(typ string) frame {
 		c.t.Fatalf("got %+v, want a %s frame", f, typ)
 	}
 	return f
+}
+
+func TestTailerBehindRetentionTellsEveryoneToResync(t *testing.T) {
+	t.Parallel()
+	log := &fakeLog{}
+	h := startHub(t, log, nil) // at the start of an empty log
+	srv := serve(t, h)
+	c := dial(t, srv, "")
+	c.subscribe(action{ID: "a", Topics: []string{"room:1", "org"}})
+	for i := 1; i <= 5; i++ {
+		log.Append("chat", "o1", "1", fmt.Sprintf(`{"n":%d}`, i))
+	}
+	log.Trim(3) // gone before this node read them
+	h.Notify()
+	f := c.mustNext()
+	var p Problem
+	_ = json.Unmarshal(f.Data, &p)
+	if f.Type != "error" || f.SubscriptionID != "a" || p.Type != "resync-required" {
+		t.Fatalf("got %+v %s", f, f.Data)
+	}
+	// The tailer continues from the latest event.
+	c.subscribe(action{ID: "b", Topics: []string{"room:1"}})
+	log.Append("chat", "o1", "1", `{"n":6}`)
+	h.Notify()
+	if f := c.mustNext(); f.SubscriptionID != "b" || data(t, f).N != 6 {
+		t.Fatalf("got %+v", f)
+	}
 }

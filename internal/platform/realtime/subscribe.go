@@ -2,10 +2,13 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
@@ -36,6 +39,11 @@ type Subscription struct {
 	// Encode, when set, builds the frame pushed for an event (messaging's
 	// own vocabulary). Default: the README push frame.
 	Encode func(events.Event) ([]byte, error)
+	// Ack, when set, is the frame (any JSON value, e.g. the subscribe
+	// action's result) queued once the subscription is registered and
+	// before any of its events: a client that received it gets every event
+	// committed after that point.
+	Ack any
 	// Authorize, when set, is re-run by Hub.Recheck (and every
 	// Options.RecheckInterval): an error drops the subscription and pushes
 	// an error frame for it (ProblemOf(err), e.g. 403 for fault.Forbidden).
@@ -53,20 +61,29 @@ type subscription struct {
 	conn *Conn
 	hub  *Hub
 
+	gone atomic.Bool // unsubscribed or its connection closed
+
 	mu        sync.Mutex
 	last      events.Cursor // the last event delivered (or Since)
 	replaying bool
 	pending   []events.Event // live events that arrived during the replay
 }
 
-// Subscribe opens a subscription on the connection. With Since, the replay
-// runs in the background and its events are queued before any live one.
-// Apps that acknowledge a subscribe action send their result frame before
-// calling Subscribe so that it precedes the events.
+// Subscribe opens a subscription on the connection: the Ack frame first,
+// then (with Since) the replayed events, then live ones. It returns
+// ErrDuplicateSubscription or ErrClosed.
 func (c *Conn) Subscribe(sub Subscription) error {
 	h := c.hub
 	s := &subscription{Subscription: sub, conn: c, hub: h, last: sub.Since}
 	s.Topics = slices.Clone(sub.Topics)
+	var ack []byte
+	if sub.Ack != nil {
+		b, err := json.Marshal(sub.Ack)
+		if err != nil {
+			return fmt.Errorf("realtime: encode ack: %w", err)
+		}
+		ack = b
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -97,6 +114,9 @@ func (c *Conn) Subscribe(sub Subscription) error {
 			h.index[k] = set
 		}
 		set[s] = struct{}{}
+	}
+	if ack != nil {
+		c.enqueue(ack) // before any event: dispatch needs h.mu
 	}
 	h.mu.Unlock()
 	h.metrics.subscriptions.Inc()
@@ -137,6 +157,7 @@ func (c *Conn) dropSubscription(s *subscription, p Problem) {
 
 // unindex removes s from the index; the caller holds h.mu.
 func (h *Hub) unindex(s *subscription) {
+	s.gone.Store(true)
 	for _, t := range s.Topics {
 		k := key{s.App, s.OrgID, t}
 		if set := h.index[k]; set != nil {
@@ -153,7 +174,7 @@ func (s *subscription) offer(ev events.Event, data *eventData) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replaying {
-		if len(s.pending) >= s.hub.opts.SendQueue {
+		if len(s.pending) >= s.hub.opts.ReplayBuffer {
 			// The replay is slower than live traffic: same remedy as a slow client.
 			s.conn.overflow()
 			return
@@ -167,6 +188,9 @@ func (s *subscription) offer(ev events.Event, data *eventData) {
 // deliver queues ev unless it is at or before the last delivered cursor or
 // the predicate refuses it. The caller holds s.mu.
 func (s *subscription) deliver(ev events.Event, data *eventData) {
+	if s.gone.Load() {
+		return
+	}
 	if s.last != "" && s.hub.cmp(ev.Cursor, s.last) <= 0 {
 		return
 	}
@@ -234,35 +258,49 @@ func (s *subscription) replay(upto events.Cursor) {
 		}
 		failures = 0
 		done := len(evs) < h.opts.BatchSize
-		topics := make([][]string, len(evs))
-		for i, ev := range evs {
-			topics[i] = h.topicsOf(ev) // before s.mu: topicsOf takes h.mu
-		}
-		s.mu.Lock()
-		for i, ev := range evs {
+		for _, ev := range evs {
 			if h.cmp(ev.Cursor, upto) > 0 {
 				done = true
 				break
 			}
-			if s.matches(ev, topics[i]) {
-				var d eventData
-				s.deliver(ev, &d)
-			}
 			after = ev.Cursor
+			if !s.matches(ev, h.topicsOf(ev)) {
+				continue
+			}
+			if !s.conn.waitRoom() || s.gone.Load() { // paced by the client, holding no lock
+				return
+			}
+			var d eventData
+			s.mu.Lock()
+			s.deliver(ev, &d)
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
 		if done || ctx.Err() != nil {
 			break
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ev := range s.pending {
-		var d eventData
-		s.deliver(ev, &d)
+	// Then the live events that arrived meanwhile, paced the same way; the
+	// subscription goes live once none is left (more may arrive meanwhile).
+	for {
+		s.mu.Lock()
+		pending := s.pending
+		s.pending = nil
+		if len(pending) == 0 {
+			s.replaying = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, ev := range pending {
+			if !s.conn.waitRoom() {
+				return
+			}
+			var d eventData
+			s.mu.Lock()
+			s.deliver(ev, &d)
+			s.mu.Unlock()
+		}
 	}
-	s.pending = nil
-	s.replaying = false
 }
 
 // Recheck re-runs Authorize, in the background, for every subscription
