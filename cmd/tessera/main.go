@@ -2,7 +2,10 @@
 // binary. See README.md and docs/.
 package main
 
-import "os"
+import (
+	"os"
+	_ "time/tzdata" // time zones of schedules and apps work on minimal images
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Environ()))

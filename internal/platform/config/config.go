@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -34,6 +35,39 @@ type Config struct {
 	Records   Records   `koanf:"records" json:"records"`
 	Auth      Auth      `koanf:"auth" json:"auth"`
 	CORS      CORS      `koanf:"cors" json:"cors"`
+	Events    Events    `koanf:"events" json:"events"`
+	Jobs      Jobs      `koanf:"jobs" json:"jobs"`
+}
+
+// Events configures the event log.
+type Events struct {
+	// Retention is how long events are kept; a resume from an older cursor
+	// gets resync-required.
+	Retention Duration `koanf:"retention" json:"retention"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("168h") in
+// the file, the environment, flags and `config print`.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration such as 168h: %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Jobs configures the durable job runner.
+type Jobs struct {
+	// MaxAttempts is how many times a durable handler runs before its job is
+	// dead (listed and retryable from the admin API).
+	MaxAttempts int `koanf:"max_attempts" json:"max_attempts"`
 }
 
 // S3 holds the credentials of the s3:// blob backend.
@@ -109,6 +143,12 @@ func Load(src Sources) (*Config, error) {
 	if err := k.Set("data_dir", "./data"); err != nil {
 		return nil, err
 	}
+	if err := k.Set("events.retention", "168h"); err != nil {
+		return nil, err
+	}
+	if err := k.Set("jobs.max_attempts", 8); err != nil {
+		return nil, err
+	}
 	if src.File != "" {
 		if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {
 			return nil, errorf("config", "reading %s: %v", src.File, err)
@@ -131,7 +171,7 @@ func Load(src Sources) (*Config, error) {
 	}
 	var c Config
 	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{}); err != nil {
-		return nil, errorf(unmarshalKey(err), "%v", err)
+		return nil, errorf(unmarshalKey(err), "%s", decodeMessage(err))
 	}
 	c.fillDefaults()
 	if err := c.validate(src.KnownApps); err != nil {
@@ -197,6 +237,13 @@ func unmarshalKey(err error) string {
 		}
 	}
 	return "config"
+}
+
+// decodeMessage keeps the last line of a decoding error, the one that says
+// what is wrong ("'jobs.max_attempts' cannot parse value as 'int': …").
+func decodeMessage(err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func lastPart(name string) string {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -68,6 +69,9 @@ func TestPrecedence(t *testing.T) {
 	if !c.AppEnabled("files") || c.AppEnabled("records") {
 		t.Errorf("apps from file: %v", c.Apps)
 	}
+	if time.Duration(c.Events.Retention) != 168*time.Hour || c.Jobs.MaxAttempts != 8 {
+		t.Errorf("runtime defaults: %+v %+v", c.Events, c.Jobs)
+	}
 	if c.PublicURL != "http://localhost:7003" {
 		t.Errorf("public_url derived from addr: %q", c.PublicURL)
 	}
@@ -128,6 +132,10 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "public url", args: []string{"--public-url", "ftp://x"}, key: "public_url"},
 		{name: "unknown app", args: []string{"--apps", "messaging,chess"}, key: "apps"},
 		{name: "cors origin", environ: []string{"TESSERA_CORS_ORIGINS=https://a.example/path"}, key: "cors.origins"},
+		{name: "retention", args: []string{"--events-retention", "5m"}, key: "events.retention"},
+		{name: "retention not a duration", environ: []string{"TESSERA_EVENTS_RETENTION=week"}, key: "events.retention"},
+		{name: "max attempts", args: []string{"--jobs-max-attempts", "0"}, key: "jobs.max_attempts"},
+		{name: "max attempts not a number", environ: []string{"TESSERA_JOBS_MAX_ATTEMPTS=many"}, key: "jobs.max_attempts"},
 		{name: "unknown file key", yaml: "adr: ':1'\n", key: "adr"},
 		{name: "issuer without audience", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      jwks_url: https://i/jwks\n      claims: {user: sub}\n", key: "auth.issuers[0]"},
 		{name: "issuer hs256", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      audience: a\n      key_file: k.pem\n      algorithms: [HS256]\n      claims: {user: sub}\n", key: "auth.issuers[0]"},

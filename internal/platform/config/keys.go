@@ -43,6 +43,8 @@ func Keys() []Key {
 		{Name: "messaging.jwt_secret", Help: "shared HS256 secret of the nano-messaging tokens", Secret: true},
 		{Name: "records.config", Help: "path of the records config.json (default: embedded)"},
 		{Name: "auth.issuers", Help: "external token issuers (YAML file only)", FileOnly: true},
+		{Name: "events.retention", Default: "168h", Help: "how long the event log keeps events for resume and audit (Go duration)"},
+		{Name: "jobs.max_attempts", Default: "8", Help: "attempts of a durable handler before it is dead (1–100)"},
 		{Name: "cors.origins", Help: "allowed CORS origins, comma list (none by default)", List: true},
 	}
 }

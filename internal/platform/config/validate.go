@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // validate checks every key and returns the first problem as an *Error.
@@ -49,6 +50,12 @@ func (c *Config) validate(knownApps []string) error {
 		if err := checkOrigin(origin); err != nil {
 			return errorf("cors.origins", "%v", err)
 		}
+	}
+	if time.Duration(c.Events.Retention) < time.Hour {
+		return errorf("events.retention", "must be at least 1h, got %s", time.Duration(c.Events.Retention))
+	}
+	if c.Jobs.MaxAttempts < 1 || c.Jobs.MaxAttempts > 100 {
+		return errorf("jobs.max_attempts", "must be between 1 and 100, got %d", c.Jobs.MaxAttempts)
 	}
 	for i, iss := range c.Auth.Issuers {
 		if err := iss.validate(knownApps); err != nil {

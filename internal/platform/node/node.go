@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
@@ -74,9 +75,12 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		}
 	}
 
-	n.events = events.New(st, events.Options{})
+	n.events = events.New(st, events.Options{Retention: time.Duration(cfg.Events.Retention)})
 	jobOpts := opts.Jobs
 	jobOpts.Logger = log
+	if jobOpts.MaxAttempts == 0 {
+		jobOpts.MaxAttempts = cfg.Jobs.MaxAttempts
+	}
 	if n.jobs, err = jobs.New(st, n.events, jobOpts); err != nil {
 		return nil, err
 	}
