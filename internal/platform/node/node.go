@@ -37,6 +37,9 @@ type Options struct {
 	// Jobs tunes the job runner (tests shorten its timings); the logger is
 	// the node's.
 	Jobs jobs.Options
+	// HubPollInterval overrides the realtime hub's fallback poll (tests
+	// lengthen it to prove the Redis wake-ups).
+	HubPollInterval time.Duration
 }
 
 // Node is one running Tessera process's platform and apps.
@@ -98,6 +101,7 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	n.hub, err = realtime.New(realtime.Options{
 		Source: n.events, Compare: events.CompareCursor,
 		RedisURL: cfg.Redis, AllowedOrigins: cfg.CORS.Origins, Logger: log,
+		PollInterval: opts.HubPollInterval,
 	})
 	if err != nil {
 		return nil, &config.Error{Key: "redis", Msg: err.Error()}

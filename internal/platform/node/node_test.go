@@ -104,11 +104,16 @@ func otherApp() app.App {
 
 func openNode(t *testing.T, cfg *config.Config, apps ...app.App) *httptest.Server {
 	t.Helper()
+	return openNodeWith(t, cfg, Options{}, apps...)
+}
+
+func openNodeWith(t *testing.T, cfg *config.Config, opts Options, apps ...app.App) *httptest.Server {
+	t.Helper()
 	reg, err := app.NewRegistry(apps...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Open(context.Background(), cfg, reg, slog.New(slog.DiscardHandler), Options{})
+	n, err := Open(context.Background(), cfg, reg, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

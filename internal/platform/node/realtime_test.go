@@ -58,17 +58,26 @@ func dialFeed(t *testing.T, base, since string) *feed {
 
 func (f *feed) next() push {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	_, b, err := f.conn.Read(ctx)
+	p, err := f.read()
 	if err != nil {
-		f.t.Fatalf("read: %v", err)
-	}
-	var p push
-	if err := json.Unmarshal(b, &p); err != nil {
-		f.t.Fatalf("frame %s: %v", b, err)
+		f.t.Fatal(err)
 	}
 	return p
+}
+
+// read reads one frame within 15 s; safe to call from any goroutine.
+func (f *feed) read() (push, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var p push
+	_, b, err := f.conn.Read(ctx)
+	if err != nil {
+		return p, fmt.Errorf("read: %w", err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("frame %s: %w", b, err)
+	}
+	return p, nil
 }
 
 // expect reads pushes until it has the notes with the given bodies, in order.

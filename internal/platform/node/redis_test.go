@@ -1,0 +1,173 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
+)
+
+// redisServer is a private redis-server process on its own port, so the test
+// can stop and restart it without disturbing other tests.
+type redisServer struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, port int) *redisServer {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{t: t, port: port, cmd: cmd}
+	t.Cleanup(r.stop)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			_ = c.Close()
+			return r
+		}
+	}
+	t.Fatal("redis-server did not start")
+	return nil
+}
+
+func (r *redisServer) stop() {
+	if r.cmd.ProcessState == nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}
+}
+
+// TestRedisOutage: two nodes on one Postgres and a Redis that goes down and
+// comes back. With the fallback poll set to an hour, only Redis carries
+// wake-ups between nodes. While Redis is down a node keeps serving its own
+// subscribers and /readyz says Redis failed; when Redis is back, cross-node
+// fan-out resumes and the subscriber gets what it missed, in order.
+func TestRedisOutage(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts and stops a redis-server")
+	}
+	port, err := strconv.Atoi(strings.TrimPrefix(freePort(t), "127.0.0.1:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redis := startRedis(t, port)
+	dsn := storetest.DSN(t, store.EnginePostgres)
+	cfg := func() *config.Config {
+		c, err := config.Load(config.Sources{KnownApps: []string{"notes"}, Environ: []string{
+			"TESSERA_DATA_DIR=" + t.TempDir(), "TESSERA_DATABASE=" + dsn, fmt.Sprintf("TESSERA_REDIS=redis://127.0.0.1:%d/0", port)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	opts := Options{HubPollInterval: time.Hour}
+	a := openNodeWith(t, cfg(), opts, notesApp())
+	b := openNodeWith(t, cfg(), opts, notesApp())
+	f := dialFeed(t, a.URL, "")
+
+	// Node A subscribes to Redis in the background: write through B until a
+	// wake-up gets through.
+	postUntilPushed(t, b.URL, f, "b-before", "")
+
+	redis.stop()
+	post(t, a.URL, "a-during") // a single node keeps working
+	f.expect("a-during")
+	if status, body := do(t, "GET", a.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
+		t.Errorf("readyz with Redis down: %d %s", status, body)
+	}
+	post(t, b.URL, "b-during") // committed, but node A is not woken
+
+	startRedis(t, port)
+	waitFor(t, "readyz after Redis restart", func() bool {
+		status, _ := do(t, "GET", a.URL+"/readyz", "")
+		return status == http.StatusOK
+	})
+	// B's next wake-up reaches A once both are resubscribed; A then reads
+	// everything after its cursor: the missed write first.
+	postUntilPushed(t, b.URL, f, "b-after", "b-during")
+}
+
+// postUntilPushed writes notes "<prefix>-0", "<prefix>-1", … through base
+// until the feed gets a push, which must be first (when not empty), then
+// each written note in order.
+func postUntilPushed(t *testing.T, base string, f *feed, prefix, first string) {
+	t.Helper()
+	type result struct {
+		p   push
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		p, err := f.read()
+		got <- result{p, err}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		post(t, base, fmt.Sprintf("%s-%d", prefix, i))
+		select {
+		case r := <-got:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			p := r.p
+			want := first
+			if want == "" {
+				want = prefix + "-0"
+			}
+			if p.Data.Body != want {
+				t.Fatalf("first push %+v, want %q", p, want)
+			}
+			var rest []string
+			for k := 0; k <= i; k++ {
+				if body := fmt.Sprintf("%s-%d", prefix, k); body != want {
+					rest = append(rest, body)
+				}
+			}
+			f.expect(rest...)
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no cross-node push within 20s")
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
