@@ -50,9 +50,8 @@ func BenchmarkEventToSubscribers(b *testing.B) {
 					return
 				}
 				if err := c.Subscribe(realtime.Subscription{App: "bench", Topics: []string{"room:1"}, Ack: "ready"}); err != nil {
-					return
+					c.Close(realtime.StatusInternalError, "subscribe failed")
 				}
-				c.Wait(r.Context())
 			}))
 			b.Cleanup(srv.Close)
 

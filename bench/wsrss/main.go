@@ -5,10 +5,11 @@
 // (under 20 KiB per connection: 10,000 connections in under 200 MiB).
 //
 // The parent re-executes itself with -child to start the server in its own
-// process: a realtime.Hub over an empty in-memory Source, serving /ws, which
-// accepts each connection, subscribes it to one topic (with an Ack frame)
-// and waits: the idle subscriber case. For each N in -n, a fresh child is
-// started; the parent reads the child's VmRSS and RssAnon from
+// process: a realtime.Hub over an empty in-memory Source, serving /ws with
+// the documented usage: the handler Accepts, subscribes the connection to
+// one topic (with an Ack frame) and returns; the hub owns the connection
+// from then on. That is the idle subscriber case. For each N in -n, a fresh
+// child is started; the parent reads the child's VmRSS and RssAnon from
 // /proc/<pid>/status before connecting, opens N websocket connections on
 // 127.0.0.1 (github.com/coder/websocket), waits for every Ack (so every
 // subscription is registered), reads RSS again, then asks the child to
@@ -21,19 +22,15 @@
 //
 //	go run ./bench/wsrss -n 1000,10000
 //
-// -mode selects the handler. "wait" (the default) is the documented usage
-// measured against the target: the handler Accepts, Subscribes and Waits,
-// so net/http's serving goroutine, its connection state and its 4 KiB read
-// and write buffers (which the websocket reuses after the hijack) live as
-// long as the connection. Two experiments, not supported usage, show what a
-// hub that owned the read loop could save: "detach" returns from the handler
-// and Waits on a new goroutine (net/http's connection, request and serving
-// goroutine are freed; its buffers are not: the websocket holds them);
-// "detach-small" also hands the websocket 512-byte buffers at the hijack.
-//
-// Measured on a 2 vCPU AMD EPYC VM, go1.26.8, N=10,000: wait 24.8 KiB/conn
-// (257 MiB: over the target; 15 KiB live heap, of which 8 KiB are net/http's
-// buffers, plus an 8 KiB stack), detach 17.3 KiB, detach-small 10.3 KiB.
+// Measured on a 2 vCPU AMD EPYC VM, go1.26.8, after GC + settle: N=1,000
+// 11.0 KiB/conn; N=10,000 10.4 KiB/conn (116 MiB; 12.4 KiB/conn before the
+// first GC, while net/http's discarded buffers are garbage): 4.3 KiB live
+// heap (of which 1 KiB are the 512-byte buffers) and a 4 KiB stack (the
+// hub's reader goroutine). Before the hub owned its connections (the
+// handler blocked in Conn.Wait on net/http's serving goroutine, which kept
+// an 8 KiB stack, its connection state and its 4 KiB read and write
+// buffers, reused by the websocket after the hijack) it was 24.7 KiB/conn
+// at N=10,000 (256 MiB, over the target).
 //
 // The open-files limit is raised to its hard limit (each process holds N
 // sockets); the kernel's socket buffers are not part of a process's RSS and
@@ -44,13 +41,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -75,17 +70,10 @@ func main() {
 	ns := flag.String("n", "1000,10000", "comma-separated connection counts, one fresh server each")
 	settle := flag.Duration("settle", 3*time.Second, "wait after the GC before reading the settled RSS")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound on the whole run")
-	mode := flag.String("mode", "wait", "server handler: wait, detach or detach-small (see the package doc)")
 	flag.Parse()
 
-	switch *mode {
-	case "wait", "detach", "detach-small":
-	default:
-		fmt.Fprintf(os.Stderr, "wsrss: bad -mode %q\n", *mode)
-		os.Exit(2)
-	}
 	if *child {
-		if err := serve(*mode); err != nil {
+		if err := serve(); err != nil {
 			fmt.Fprintln(os.Stderr, "wsrss child:", err)
 			os.Exit(1)
 		}
@@ -102,7 +90,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, counts, *settle, *mode); err != nil {
+	if err := run(ctx, counts, *settle); err != nil {
 		fmt.Fprintln(os.Stderr, "wsrss:", err)
 		os.Exit(1)
 	}
@@ -129,7 +117,7 @@ type memReport struct {
 
 // serve runs the server: it prints its address on stdout, then serves until
 // its stdin is closed (the parent exited or is done with it).
-func serve(mode string) error {
+func serve() error {
 	hub, err := realtime.New(realtime.Options{
 		Source:  emptyLog{},
 		Compare: func(a, b events.Cursor) int { return strings.Compare(string(a), string(b)) },
@@ -144,25 +132,13 @@ func serve(mode string) error {
 	ack := map[string]string{"type": "subscribed"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
-		if mode == "detach-small" {
-			w = smallBuffers{w}
-		}
 		c, err := hub.Accept(w, r, realtime.AcceptOptions{})
 		if err != nil {
 			return
 		}
 		if err := c.Subscribe(realtime.Subscription{App: "bench", OrgID: "o1", Topics: []string{"room:1"}, Ack: ack}); err != nil {
 			c.Close(websocket.StatusInternalError, "subscribe failed")
-			return
 		}
-		if mode == "wait" {
-			c.Wait(r.Context())
-			return
-		}
-		// r.Context() is cancelled when this handler returns: keep its
-		// values only.
-		go c.Wait(context.WithoutCancel(r.Context()))
-
 	})
 	mux.HandleFunc("GET /debug/mem", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("gc") != "" {
@@ -197,29 +173,6 @@ func serve(mode string) error {
 	return err
 }
 
-// smallBuffers hands the websocket 512-byte buffers at the hijack instead
-// of net/http's 4 KiB ones (the "detach-small" experiment).
-type smallBuffers struct{ http.ResponseWriter }
-
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := brw.Flush(); err != nil {
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	var rd io.Reader = conn
-	if n := brw.Reader.Buffered(); n > 0 { // bytes the client sent after its handshake
-		b, _ := brw.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
-	}
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(rd, 512), bufio.NewWriterSize(conn, 512)), nil
-}
-
 // server is a running child.
 type server struct {
 	cmd   *exec.Cmd
@@ -227,12 +180,12 @@ type server struct {
 	addr  string
 }
 
-func startServer(ctx context.Context, mode string) (*server, error) {
+func startServer(ctx context.Context) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-child", "-mode", mode) // #nosec G204 -- re-executes this very binary
+	cmd := exec.CommandContext(ctx, self, "-child") // #nosec G204 -- re-executes this very binary
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
@@ -358,7 +311,7 @@ func raiseFileLimit(n int) error {
 	return nil
 }
 
-func run(ctx context.Context, counts []int, settle time.Duration, mode string) error {
+func run(ctx context.Context, counts []int, settle time.Duration) error {
 	maxN := 0
 	for _, n := range counts {
 		maxN = max(maxN, n)
@@ -367,18 +320,18 @@ func run(ctx context.Context, counts []int, settle time.Duration, mode string) e
 	if err := raiseFileLimit(maxN); err != nil {
 		return err
 	}
-	fmt.Printf("wsrss: %s/%s, %d CPU, %s; server = realtime hub, 1 subscription per idle connection, -mode %s\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), mode)
+	fmt.Printf("wsrss: %s/%s, %d CPU, %s; server = realtime hub, 1 subscription per idle connection\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	for _, n := range counts {
-		if err := measure(ctx, n, settle, mode); err != nil {
+		if err := measure(ctx, n, settle); err != nil {
 			return fmt.Errorf("with %d connections: %w", n, err)
 		}
 	}
 	return nil
 }
 
-func measure(ctx context.Context, n int, settle time.Duration, mode string) error {
-	srv, err := startServer(ctx, mode)
+func measure(ctx context.Context, n int, settle time.Duration) error {
+	srv, err := startServer(ctx)
 	if err != nil {
 		return err
 	}

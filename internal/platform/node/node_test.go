@@ -82,9 +82,8 @@ func notesApp() app.App {
 					Since: events.Cursor(r.URL.Query().Get("since")), Ack: map[string]string{"type": "subscribed"}})
 				if err != nil {
 					c.Close(websocket.StatusInternalError, "")
-					return
 				}
-				c.Wait(r.Context())
+				// The hub owns the connection from here: listen-only, no OnMessage.
 			}))
 			env.Handle("GET /notes/raw", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, "raw")

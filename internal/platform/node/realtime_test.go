@@ -65,9 +65,9 @@ func (f *feed) next() push {
 	return p
 }
 
-// read reads one frame within 15 s; safe to call from any goroutine.
+// read reads one frame within 45 s (generous: the machine may be loaded); safe to call from any goroutine.
 func (f *feed) read() (push, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	var p push
 	_, b, err := f.conn.Read(ctx)

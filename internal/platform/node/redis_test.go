@@ -117,7 +117,7 @@ func postUntilPushed(t *testing.T, base string, f *feed, prefix, first string) {
 		p, err := f.read()
 		got <- result{p, err}
 	}()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; ; i++ {
 		post(t, base, fmt.Sprintf("%s-%d", prefix, i))
 		select {
@@ -144,7 +144,7 @@ func postUntilPushed(t *testing.T, base string, f *feed, prefix, first string) {
 		case <-time.After(300 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no cross-node push within 20s")
+			t.Fatal("no cross-node push within 60s")
 		}
 	}
 }
@@ -164,7 +164,7 @@ func freePort(t *testing.T) string {
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if ok() {
 			return
 		}

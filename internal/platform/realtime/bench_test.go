@@ -89,7 +89,6 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 				return
 			}
 			_ = c.Subscribe(Subscription{App: "chat", OrgID: "o1", Topics: []string{"room:" + r.URL.Query().Get("room")}})
-			c.Wait(r.Context())
 		}))
 		addr := strings.TrimPrefix(srv.URL, "http://")
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,29 +23,49 @@ import (
 // AcceptOptions configure one connection.
 type AcceptOptions struct {
 	// Value is the app's data about the connection (the principal, its org),
-	// read back with Conn.Value, e.g. in CloseWhere predicates.
+	// read back with Conn.Value, e.g. in CloseWhere predicates and OnMessage.
 	Value any
 	// Subprotocols the server may select (e.g. a "bearer.<token>" offer).
 	Subprotocols []string
+	// OnMessage handles each inbound JSON text message. It runs on the
+	// connection's reader goroutine, one message at a time in arrival order,
+	// so per-connection state kept in its closure (or in Value) needs no
+	// lock among messages; it may start as soon as Accept returns, though,
+	// concurrently with the rest of the handler. While it runs, the
+	// connection reads nothing (pongs included): hand long work to a
+	// goroutine bound to Conn.Context. msg is the app's to keep. A panic is
+	// logged and closes the connection with 1011. Nil: inbound messages are
+	// dropped (listen-only endpoints).
+	OnMessage func(c *Conn, msg []byte)
 	// OnMalformed answers an inbound frame that is not a JSON text message
-	// (the connection stays open). Default: an error frame with a 400
-	// problem. Messaging answers with its own BADJSON status frame.
+	// (the connection stays open); it runs like OnMessage. Default: an error
+	// frame with a 400 problem. Messaging answers with its own BADJSON
+	// status frame.
 	OnMalformed func(c *Conn, msg []byte)
+	// OnClose, when set, is called once when the connection has ended: it
+	// is out of the hub, its subscriptions are gone and Conn.Context is
+	// cancelled. err is what ended the reading: for a close frame from the
+	// peer, websocket.CloseStatus(err) gives its code. It runs on the
+	// reader goroutine, after the last OnMessage.
+	OnClose func(c *Conn, err error)
 }
 
 // ErrClosed is returned by Conn methods once the connection is closed.
 var ErrClosed = errors.New("realtime: connection closed")
 
-// Conn is one accepted websocket connection. Its methods are safe for
-// concurrent use. The app's handler reads it in a loop (Read) until Read
-// returns an error, then returns; outbound frames go through a bounded queue
-// drained by the connection's writer goroutine.
+// Conn is one accepted websocket connection, owned by the hub from the
+// handshake on: its reader goroutine hands inbound messages to
+// AcceptOptions.OnMessage, and outbound frames go through a bounded queue
+// drained by a writer goroutine that exists only while there is something
+// to write. Its methods are safe for concurrent use.
 type Conn struct {
 	hub     *Hub
 	ws      *websocket.Conn
 	value   any
 	limiter *rate.Limiter
+	onMsg   func(*Conn, []byte)
 	onBad   func(*Conn, []byte)
+	onClose func(*Conn, error)
 
 	ctx      context.Context // cancelled when the connection is torn down
 	cancel   context.CancelFunc
@@ -67,8 +88,17 @@ type closeReq struct {
 	reason string
 }
 
-// Accept upgrades the request to a websocket connection registered with the
-// hub. On failure it has already written the response (403 problem for a
+// Accept upgrades the request to a websocket connection owned by the hub
+// and returns at once: the hub reads the connection on its own goroutine
+// (AcceptOptions.OnMessage), so the handler opens its subscriptions, sends
+// what it has to send, and returns, which frees net/http's goroutine,
+// request and buffers for the connection's lifetime. After Accept returns,
+// neither r nor r.Context() may be used (the context is cancelled when the
+// handler returns): work for the connection uses Conn.Context, and what it
+// needs from the request (the principal, query parameters) is read before
+// or copied into Value or OnMessage's closure.
+//
+// On failure Accept has already written the response (403 problem for a
 // foreign origin, 503 during shutdown, the websocket library's answer for a
 // bad handshake) and returns the error: the handler just returns.
 func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Conn, error) {
@@ -89,10 +119,12 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		hub:     h,
 		value:   opts.Value,
 		limiter: rate.NewLimiter(h.opts.InboundRate, h.opts.InboundBurst),
+		onMsg:   opts.OnMessage,
 		onBad:   opts.OnMalformed,
+		onClose: opts.OnClose,
 	}
 	c.room = sync.NewCond(&c.mu)
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers(w), r, &websocket.AcceptOptions{
 		Subprotocols:       opts.Subprotocols,
 		InsecureSkipVerify: true, // checked above, against our own list
 		OnPongReceived:     func(context.Context, []byte) { c.touch() },
@@ -105,6 +137,8 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	c.touch()
 	// Not derived from the hub's context: cancelling it must never cut a
 	// connection short of its close handshake (Shutdown closes with 1001).
+	// Nor from the request's: it is cancelled when the handler returns, and
+	// its values would keep net/http's connection state alive.
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	h.mu.Lock()
@@ -118,6 +152,7 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	h.live.Add(1) // under h.mu with closing false: never after Shutdown's Wait
 	h.mu.Unlock()
 	h.metrics.connections.Inc()
+	go c.read() //nolint:gosec // G118: the connection outlives the request by design (see above)
 	return c, nil
 }
 
@@ -149,51 +184,92 @@ func (c *Conn) Value() any { return c.value }
 // Subprotocol returns the negotiated subprotocol.
 func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
 
-// Done is closed when the connection is torn down.
-func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
+// Context returns a context cancelled when the connection is torn down, for
+// work done on its behalf (in OnMessage or goroutines it starts). It carries
+// no values of the upgrade request.
+func (c *Conn) Context() context.Context { return c.ctx }
 
 func (c *Conn) touch() { c.lastSeen.Store(time.Now().UnixNano()) }
 
-// Read returns the next inbound JSON message. Frames that are not JSON text
-// are answered (AcceptOptions.OnMalformed) and skipped; a flood beyond the
-// inbound rate is answered with a 429 error frame and closes the connection
-// with 1008; a frame over the read limit closes it with 1009. Any error means
-// the connection is done: the handler returns.
-func (c *Conn) Read(ctx context.Context) (json.RawMessage, error) {
+// read is the connection's reader goroutine, for its whole life. Each
+// inbound JSON text message goes to OnMessage; frames that are not JSON
+// text go to OnMalformed (or get a 400 error frame); a flood beyond the
+// inbound rate gets a 429 error frame and closes the connection with 1008;
+// a frame over the read limit closes it with 1009 (the library). Once the
+// connection is closing, frames are read and dropped until the close
+// handshake ends. Reading ends with the connection: then the connection is
+// torn down (if nothing else did), OnClose runs, and the hub stops waiting
+// for it.
+func (c *Conn) read() {
+	defer c.hub.live.Done()
+	var err error
 	for {
-		typ, msg, err := c.ws.Read(ctx)
+		var typ websocket.MessageType
+		var msg []byte
+		// A context without Done: the read ends when the socket is closed
+		// (close handshake, CloseNow) and costs no timer.
+		typ, msg, err = c.ws.Read(context.Background())
 		if err != nil {
-			c.closeWith(StatusNormalClosure, "", closeAbort)
-			return nil, fmt.Errorf("realtime: read: %w", err)
+			err = fmt.Errorf("realtime: read: %w", err)
+			break
 		}
 		c.touch()
+		if c.isClosed() {
+			continue
+		}
 		if !c.limiter.Allow() {
 			c.hub.metrics.floodCloses.Inc()
 			c.enqueue(encodeError("", "", NewProblem(http.StatusTooManyRequests, "too many messages")))
 			c.closeWith(StatusPolicyViolation, "too many messages", closeFlush)
-			return nil, fmt.Errorf("realtime: read: %w", ErrClosed)
+			continue
 		}
-		if typ != websocket.MessageText || !json.Valid(msg) {
+		switch {
+		case typ != websocket.MessageText || !json.Valid(msg):
 			if c.onBad != nil {
-				c.onBad(c, msg)
+				c.call(c.onBad, msg)
 			} else {
 				c.enqueue(encodeError("", "", NewProblem(http.StatusBadRequest, "malformed JSON")))
 			}
-			continue
+		case c.onMsg != nil:
+			c.call(c.onMsg, msg)
 		}
-		return msg, nil
+	}
+	c.closeWith(StatusNormalClosure, "", closeAbort) // returns once torn down
+	if c.onClose != nil {
+		c.ended(err)
 	}
 }
 
-// Wait discards inbound frames (still answering pings, limits and malformed
-// frames) until the connection is done: for endpoints whose clients only
-// listen.
-func (c *Conn) Wait(ctx context.Context) {
-	for {
-		if _, err := c.Read(ctx); err != nil {
-			return
+// call runs an app callback for msg; a panic closes the connection with
+// 1011 instead of crashing the node.
+func (c *Conn) call(fn func(*Conn, []byte), msg []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic("OnMessage", v)
+			c.closeWith(StatusInternalError, "internal error", closeFlush)
 		}
-	}
+	}()
+	fn(c, msg)
+}
+
+// ended runs OnClose; a panic is logged.
+func (c *Conn) ended(err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic("OnClose", v)
+		}
+	}()
+	c.onClose(c, err)
+}
+
+func (c *Conn) logPanic(callback string, v any) {
+	c.hub.log.Error("realtime: panic in "+callback, "panic", v, "stack", string(debug.Stack()))
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Send marshals v and queues it. It never blocks: a full queue closes the
@@ -327,7 +403,6 @@ func (c *Conn) abort() {
 		c.detach()
 		_ = c.ws.CloseNow()
 		c.cancel()
-		c.hub.live.Done()
 	})
 }
 
@@ -338,7 +413,6 @@ func (c *Conn) teardown(code StatusCode, reason string) {
 		c.detach()
 		_ = c.ws.Close(code, reason)
 		c.cancel()
-		c.hub.live.Done()
 	})
 }
 

@@ -1,9 +1,13 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -111,13 +115,9 @@ func TestMalformedHookReplaces(t *testing.T) {
 	t.Parallel()
 	h := startHub(t, &fakeLog{}, nil)
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := h.Accept(w, r, AcceptOptions{OnMalformed: func(c *Conn, _ []byte) {
+		_, _ = h.Accept(w, r, AcceptOptions{OnMalformed: func(c *Conn, _ []byte) {
 			_ = c.Send(map[string]string{"type": "status", "data": "BADJSON"})
 		}})
-		if err != nil {
-			return
-		}
-		c.Wait(r.Context())
 	})
 	c := dial(t, srv, "")
 	c.sendRaw("{oops")
@@ -248,4 +248,181 @@ func TestOriginCheck(t *testing.T) {
 			t.Errorf("origin %q: response %v, want 403", origin, resp)
 		}
 	}
+}
+
+func TestLargeFramesWithSmallBuffers(t *testing.T) {
+	t.Parallel()
+	// Frames far larger than the connection's 512-byte buffers, both ways,
+	// up to the default 64 KiB read limit.
+	h := startHub(t, &fakeLog{}, nil)
+	srv := serve(t, h)
+	c := dial(t, srv, "")
+	for _, size := range []int{connBufferSize - 40, connBufferSize + 1, 4 << 10, 60 << 10} {
+		pad := strings.Repeat("p", size)
+		c.send(map[string]string{"action": "ping", "pad": pad})
+		f := c.mustNextType("echo")
+		var got struct{ Pad string }
+		if err := json.Unmarshal(f.Data, &got); err != nil || got.Pad != pad {
+			t.Fatalf("%d-byte frame: echo of %d bytes (%v)", size, len(got.Pad), err)
+		}
+	}
+	c.sendRaw(`{"pad":"` + strings.Repeat("x", 64<<10) + `"}`) // just over 64 KiB
+	if code := c.closeStatus(5 * time.Second); code != websocket.StatusMessageTooBig {
+		t.Fatalf("closed with %d, want 1009", code)
+	}
+}
+
+func TestHubOwnsConnectionAfterHandlerReturns(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, &fakeLog{}, nil)
+	reqCtx := make(chan context.Context, 1)
+	conns := make(chan *Conn, 1)
+	ended := make(chan error, 1)
+	var seq []int // OnMessage runs one message at a time: no lock
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		c, err := h.Accept(w, r, AcceptOptions{
+			OnMessage: func(c *Conn, msg []byte) {
+				var m struct{ N int }
+				_ = json.Unmarshal(msg, &m)
+				seq = append(seq, m.N)
+				if m.N == 100 {
+					_ = c.Send(map[string]any{"type": "seq", "data": seq})
+				}
+			},
+			OnClose: func(c *Conn, err error) {
+				if c.Context().Err() == nil {
+					t.Error("OnClose before Conn.Context is cancelled")
+				}
+				ended <- err
+			},
+		})
+		if err != nil {
+			return
+		}
+		reqCtx <- r.Context()
+		conns <- c
+	})
+	cl := dial(t, srv, "")
+	c := <-conns
+	select { // net/http is done with the request
+	case <-(<-reqCtx).Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request's context is not cancelled: the handler did not return")
+	}
+	for i := 1; i <= 100; i++ {
+		cl.send(map[string]int{"n": i})
+	}
+	f := cl.mustNextType("seq")
+	var got []int
+	if err := json.Unmarshal(f.Data, &got); err != nil || len(got) != 100 || got[0] != 1 || got[99] != 100 {
+		t.Fatalf("messages out of order or lost: %s", f.Data)
+	}
+	if c.Context().Err() != nil {
+		t.Fatal("Conn.Context cancelled on an open connection")
+	}
+	if err := cl.ws.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+			t.Fatalf("OnClose err = %v, want the peer's 1000", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnClose not called")
+	}
+	if v := value(t, h.metrics.connections); v != 0 {
+		t.Fatalf("connections = %v after close", v)
+	}
+}
+
+func TestOnMessagePanicCloses1011(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, &fakeLog{}, nil)
+	srv := serve(t, h)
+	bad := dial(t, srv, "")
+	good := dial(t, srv, "")
+	bad.send(map[string]string{"action": "panic"})
+	if code := bad.closeStatus(5 * time.Second); code != websocket.StatusInternalError {
+		t.Fatalf("closed with %d, want 1011", code)
+	}
+	good.sync() // the node and the other connections live on
+}
+
+func TestEarlyFrameAfterHandshake(t *testing.T) {
+	t.Parallel()
+	// A client that sends its first frame in the same packet as its
+	// handshake: net/http has buffered the frame before the hijack, and
+	// the small buffers must keep it.
+	h := startHub(t, &fakeLog{}, nil)
+	srv := serve(t, h)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	payload := []byte(`{"action":"ping","pad":"` + strings.Repeat("e", 2*connBufferSize) + `"}`)
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := nc.Write(append([]byte(req), maskedTextFrame(payload)...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	msg := readServerFrame(t, br)
+	var f frame
+	if err := json.Unmarshal(msg, &f); err != nil || f.Type != "echo" || !strings.Contains(string(f.Data), strings.Repeat("e", 2*connBufferSize)) {
+		t.Fatalf("got %.100s (%v)", msg, err)
+	}
+}
+
+// maskedTextFrame encodes a client text frame (payload under 64 KiB).
+func maskedTextFrame(p []byte) []byte {
+	b := []byte{0x81}
+	if len(p) < 126 {
+		b = append(b, 0x80|byte(len(p)))
+	} else {
+		b = append(b, 0x80|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
+	}
+	mask := []byte{1, 2, 3, 4}
+	b = append(b, mask...)
+	for i, c := range p {
+		b = append(b, c^mask[i%4])
+	}
+	return b
+}
+
+// readServerFrame reads one unmasked, unfragmented server frame's payload.
+func readServerFrame(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	var hdr [2]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		t.Fatal("unexpected 64-bit frame length")
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

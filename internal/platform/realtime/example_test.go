@@ -32,27 +32,35 @@ func Example() {
 	// log.OnCommit(hub.Notify); httpapi.Serve(ctx, ln, h, logger, func(ctx context.Context) { _ = hub.Shutdown(ctx) })
 
 	// The restaurants board: one implied subscription, resumed with ?since=.
+	// The handler reads what it needs from the request, accepts, subscribes
+	// and returns; the hub owns the connection from then on and hands each
+	// inbound message to OnMessage, one at a time, on the connection's own
+	// goroutine.
 	http.HandleFunc("GET /restaurants/{id}/board", func(w http.ResponseWriter, r *http.Request) {
-		c, err := hub.Accept(w, r, realtime.AcceptOptions{Value: "principal"})
+		restaurant := r.PathValue("id")
+		since := events.Cursor(r.URL.Query().Get("since"))
+		c, err := hub.Accept(w, r, realtime.AcceptOptions{
+			Value: "principal",
+			OnMessage: func(c *realtime.Conn, msg []byte) {
+				var a struct {
+					Action    string `json:"action"`
+					RequestID string `json:"request_id"`
+				}
+				_ = json.Unmarshal(msg, &a)
+				// Work on the connection's behalf uses c.Context(), never r.Context().
+				_ = c.Context()
+				_ = c.Send(map[string]any{"type": "result", "request_id": a.RequestID, "data": map[string]any{}})
+			},
+		})
 		if err != nil {
 			return // the response is written
 		}
-		defer c.Close(realtime.StatusNormalClosure, "")
 		err = c.Subscribe(realtime.Subscription{
-			App: "restaurants", OrgID: "org-1", Topics: []string{"restaurant:" + r.PathValue("id")},
-			Since: events.Cursor(r.URL.Query().Get("since")),
+			App: "restaurants", OrgID: "org-1", Topics: []string{"restaurant:" + restaurant}, Since: since,
 		})
 		if err != nil {
-			return
+			c.Close(realtime.StatusInternalError, "")
 		}
-		for {
-			msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			var a struct{ Action, RequestID string }
-			_ = json.Unmarshal(msg, &a)
-			_ = c.Send(map[string]any{"type": "result", "request_id": a.RequestID, "data": map[string]any{}})
-		}
+		// Return: the connection lives on without this goroutine.
 	})
 }

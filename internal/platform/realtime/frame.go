@@ -22,6 +22,7 @@ const (
 	StatusGoingAway       StatusCode = websocket.StatusGoingAway       // 1001: shutdown
 	StatusPolicyViolation StatusCode = websocket.StatusPolicyViolation // 1008: flood
 	StatusMessageTooBig   StatusCode = websocket.StatusMessageTooBig   // 1009: frame over ReadLimit
+	StatusInternalError   StatusCode = websocket.StatusInternalError   // 1011: an app callback panicked
 	StatusTryAgainLater   StatusCode = websocket.StatusTryAgainLater   // 1013: send queue overflow
 )
 

@@ -166,46 +166,43 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 
 func testHandler(h *Hub) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := h.Accept(w, r, AcceptOptions{Value: r.URL.Query().Get("user")})
-		if err != nil {
-			return
-		}
-		for {
-			msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			var a action
-			if err := json.Unmarshal(msg, &a); err != nil {
-				_ = c.SendError("", fault.New(fault.Malformed, "bad action"))
-				continue
-			}
-			switch a.Action {
-			case "subscribe":
-				org := a.Org
-				if org == "" {
-					org = "o1"
-				}
-				id := a.ID
-				err := c.Subscribe(Subscription{ID: id, App: "chat", OrgID: org, Topics: a.Topics, Since: a.Since,
-					Ack: map[string]any{"type": "result", "data": map[string]string{"subscription_id": id}},
-					Authorize: func(context.Context) error {
-						if _, no := denied.Load(id); no {
-							return fault.New(fault.Forbidden, "not allowed any more")
-						}
-						return nil
-					}})
-				if err != nil {
-					_ = c.SendError("", err)
-				}
-			case "unsubscribe":
-				c.Unsubscribe(a.ID)
-				_ = c.Send(map[string]any{"type": "result", "data": map[string]string{"unsubscribed": a.ID}})
-			default:
-				_ = c.Send(map[string]any{"type": "echo", "data": msg})
-			}
-		}
+		_, _ = h.Accept(w, r, AcceptOptions{Value: r.URL.Query().Get("user"), OnMessage: onTestMessage})
 	})
+}
+
+// onTestMessage serves the test envelope.
+func onTestMessage(c *Conn, msg []byte) {
+	var a action
+	if err := json.Unmarshal(msg, &a); err != nil {
+		_ = c.SendError("", fault.New(fault.Malformed, "bad action"))
+		return
+	}
+	switch a.Action {
+	case "subscribe":
+		org := a.Org
+		if org == "" {
+			org = "o1"
+		}
+		id := a.ID
+		err := c.Subscribe(Subscription{ID: id, App: "chat", OrgID: org, Topics: a.Topics, Since: a.Since,
+			Ack: map[string]any{"type": "result", "data": map[string]string{"subscription_id": id}},
+			Authorize: func(context.Context) error {
+				if _, no := denied.Load(id); no {
+					return fault.New(fault.Forbidden, "not allowed any more")
+				}
+				return nil
+			}})
+		if err != nil {
+			_ = c.SendError("", err)
+		}
+	case "unsubscribe":
+		c.Unsubscribe(a.ID)
+		_ = c.Send(map[string]any{"type": "result", "data": map[string]string{"unsubscribed": a.ID}})
+	case "panic":
+		panic("test: OnMessage panics")
+	default:
+		_ = c.Send(map[string]any{"type": "echo", "data": json.RawMessage(msg)})
+	}
 }
 
 type client struct {
@@ -368,7 +365,7 @@ func eventually(t testing.TB, d time.Duration, cond func() bool, what string) {
 }
 
 // httptestServe serves the hub with a handler that runs setup on each
-// connection, sends a "ready" frame and then only listens.
+// connection, sends a "ready" frame and returns: the clients only listen.
 func httptestServe(t testing.TB, h *Hub, setup func(*Conn)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +377,6 @@ func httptestServe(t testing.TB, h *Hub, setup func(*Conn)) *httptest.Server {
 			setup(c)
 		}
 		_ = c.Send(map[string]string{"type": "ready"})
-		c.Wait(r.Context())
 	}))
 	t.Cleanup(srv.Close)
 	return srv
