@@ -441,29 +441,19 @@ func (c *Conn) detach() {
 // idle connection costs no timer, and a writer blocked on a dead peer is
 // still dropped.
 func (h *Hub) keepalive() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-t.C:
+	h.mu.Lock()
+	conns := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		if time.Since(time.Unix(0, c.lastSeen.Load())) > h.opts.IdleTimeout {
+			h.metrics.idleCloses.Inc()
+			c.closeWith(StatusGoingAway, "idle", closeAbort)
+			continue
 		}
-		h.mu.Lock()
-		conns := make([]*Conn, 0, len(h.conns))
-		for c := range h.conns {
-			conns = append(conns, c)
-		}
-		h.mu.Unlock()
-		for _, c := range conns {
-			if time.Since(time.Unix(0, c.lastSeen.Load())) > h.opts.IdleTimeout {
-				h.metrics.idleCloses.Inc()
-				c.closeWith(StatusGoingAway, "idle", closeAbort)
-				continue
-			}
-			c.ping()
-		}
+		c.ping()
 	}
 }
 

@@ -249,12 +249,28 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	h.wg.Add(2)
 	go h.tail()
-	go h.keepalive()
+	go h.every(h.opts.PingInterval, h.keepalive)
 	if h.opts.RecheckInterval > 0 {
 		h.wg.Add(1)
-		go h.recheckLoop()
+		go h.every(h.opts.RecheckInterval, h.recheckAll)
 	}
 	return nil
+}
+
+// every runs fn each interval until the hub stops; the caller has added the
+// goroutine to h.wg.
+func (h *Hub) every(interval time.Duration, fn func()) {
+	defer h.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
 }
 
 // Notify tells the hub that events were committed: the local tailer reads the

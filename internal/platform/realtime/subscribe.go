@@ -333,29 +333,19 @@ func (s *subscription) recheck() {
 	}
 }
 
-// recheckLoop re-runs every Authorize at Options.RecheckInterval.
-func (h *Hub) recheckLoop() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.opts.RecheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		seen := map[*subscription]struct{}{}
-		for _, set := range h.index {
-			for s := range set {
-				if s.Authorize != nil {
-					seen[s] = struct{}{}
-				}
+// recheckAll re-runs every Authorize (each Options.RecheckInterval).
+func (h *Hub) recheckAll() {
+	h.mu.Lock()
+	seen := map[*subscription]struct{}{}
+	for _, set := range h.index {
+		for s := range set {
+			if s.Authorize != nil {
+				seen[s] = struct{}{}
 			}
 		}
-		h.mu.Unlock()
-		for s := range seen {
-			s.recheck()
-		}
+	}
+	h.mu.Unlock()
+	for s := range seen {
+		s.recheck()
 	}
 }
