@@ -19,6 +19,10 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 )
 
+// writebackBatch is how many bytes a put writes between two requests to
+// start their writeback.
+const writebackBatch = 4 << 20
+
 // headerSize is the size of the header in front of every object file:
 // headerMagic, a big-endian uint32 length, that many bytes of JSON
 // (fileHeader), zero padding.
@@ -78,21 +82,17 @@ func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, opts PutOpti
 			_ = os.Remove(f.Name())
 		}
 	}()
-	v := newVerifier(ctx, r, opts)
 	if _, err := f.Seek(headerSize, io.SeekStart); err != nil {
 		return Object{}, fmt.Errorf("blob: %w", err)
 	}
-	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(f, v, buf); err != nil {
-		if ferr := v.failure(); ferr != nil {
-			return Object{}, ferr
+	res, err := copyVerified(ctx, &writebackFile{f: f, off: headerSize, kicked: headerSize, batch: writebackBatch}, r, opts)
+	if err != nil {
+		if we := (writeError{}); errors.As(err, &we) {
+			return Object{}, fmt.Errorf("blob: write %s: %w", key, we.err)
 		}
-		return Object{}, fmt.Errorf("blob: write %s: %w", key, err)
+		return Object{}, err
 	}
-	if !v.done() {
-		return Object{}, fmt.Errorf("blob: write %s: input not fully read", key)
-	}
-	hdr, err := encodeHeader(fileHeader{Size: v.n, SHA256: v.sum, ContentType: opts.ContentType})
+	hdr, err := encodeHeader(fileHeader{Size: res.n, SHA256: res.sum, ContentType: opts.ContentType})
 	if err != nil {
 		return Object{}, err
 	}
@@ -112,7 +112,34 @@ func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, opts PutOpti
 		return Object{}, err
 	}
 	published = true
-	return Object{Key: key, Size: v.n, SHA256: v.sum, ContentType: opts.ContentType, Modified: time.Now().UTC()}, nil
+	return Object{Key: key, Size: res.n, SHA256: res.sum, ContentType: opts.ContentType, Modified: time.Now().UTC()}, nil
+}
+
+// writebackFile writes to a file sequentially from off and starts the
+// writeback (see startWriteback) of every writebackBatch bytes written.
+type writebackFile struct {
+	f      *os.File
+	off    int64 // where the next write goes
+	kicked int64 // where the range not yet handed to writeback starts
+	batch  int64
+}
+
+func (w *writebackFile) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.kicked >= w.batch {
+		startWriteback(w.f, w.kicked, w.off-w.kicked)
+		w.kicked = w.off
+	}
+	return n, err
+}
+
+// endOfInput starts the writeback of what is left.
+func (w *writebackFile) endOfInput() {
+	if w.off > w.kicked {
+		startWriteback(w.f, w.kicked, w.off-w.kicked)
+		w.kicked = w.off
+	}
 }
 
 // publish renames the finished temp file to key's path, creating its
@@ -264,6 +291,33 @@ type section struct {
 }
 
 func (s section) Close() error { return s.f.Close() }
+
+// WriteTo copies the rest of the section to w in chunkSize reads (io.Copy
+// would use 32 KiB), so a get costs about what reading the file does.
+func (s section) WriteTo(w io.Writer) (int64, error) {
+	buf := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(buf)
+	var n int64
+	for {
+		m, rerr := s.Read(*buf)
+		if m > 0 {
+			k, werr := w.Write((*buf)[:m])
+			n += int64(k)
+			if werr != nil {
+				return n, werr
+			}
+			if k < m {
+				return n, io.ErrShortWrite
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
 
 // openSection opens key's bytes as an io.ReadSeeker (for http.ServeContent).
 func (s *fsStore) openSection(key string) (section, Object, error) {

@@ -1,0 +1,5 @@
+package blob
+
+import "syscall"
+
+func syncAll() { syscall.Sync() }
