@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,18 @@ func (c *cli) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 // logger is the JSON logger of commands that log (serve, migrate): stderr.
 func (c *cli) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(c.stderr, nil))
+}
+
+// redisLogOnce guards the Redis client's logger, a process-wide setting
+// (tests run several servers in one process).
+var redisLogOnce sync.Once
+
+// redisLog routes the Redis client's own messages (reconnects while Redis is
+// down) into the JSON log instead of plain lines on stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // oneLine keeps an error message on one line.

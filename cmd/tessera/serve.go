@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/tessera-dev/tessera/internal/platform/config"
@@ -27,7 +28,9 @@ func (c *cli) serveCommand() *cobra.Command {
 			if err != nil {
 				return &config.Error{Key: "addr", Msg: err.Error()}
 			}
-			n, err := node.Open(ctx, cfg, c.registry, c.logger(), node.Options{NoMigrate: noMigrate, Version: buildVersion()})
+			log := c.logger()
+			redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
+			n, err := node.Open(ctx, cfg, c.registry, log, node.Options{NoMigrate: noMigrate, Version: buildVersion()})
 			if err != nil {
 				return errors.Join(err, ln.Close())
 			}
