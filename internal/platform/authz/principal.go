@@ -1,0 +1,49 @@
+// Package authz is the authorizer (the API Gateway authorizer role): one
+// middleware in front of every app turns credentials into a Principal, which
+// handlers read from the request context and never derive from tokens
+// themselves.
+package authz
+
+import "context"
+
+// Via names the kind of credential a Principal was authenticated with.
+type Via string
+
+// The credential kinds.
+const (
+	ViaPlatform Via = "platform"  // a platform access token (/auth/token)
+	ViaExternal Via = "external"  // a token of a configured external issuer
+	ViaShared   Via = "shared"    // an HS256 token signed with a shared secret (messaging)
+	ViaAdminKey Via = "admin_key" // an admin API key over Basic auth
+)
+
+// Principal is who is calling, as the authorizer established it.
+type Principal struct {
+	UserID   string   `json:"user_id,omitempty"`
+	OrgID    string   `json:"org_id,omitempty"`
+	Level    int      `json:"level"`
+	Role     string   `json:"role,omitempty"` // owner, admin or member in OrgID
+	Groups   []string `json:"groups,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"` // nil when the token carries none
+	ClientID string   `json:"client_id,omitempty"`
+	IsAdmin  bool     `json:"is_admin"`
+	Via      Via      `json:"via"`
+	// Issuer names the verifier (an external issuer's configured name).
+	Issuer string `json:"issuer,omitempty"`
+	// Attributes are a platform user's custom attributes (custom:<name>).
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the request's principal, and false when the request is
+// anonymous.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
