@@ -2,9 +2,22 @@
 // middleware in front of every app turns credentials into a Principal, which
 // handlers read from the request context and never derive from tokens
 // themselves.
+//
+// Credentials: platform access tokens (EdDSA, kid → PlatformKeys), external
+// issuers' tokens (JWKS or a PEM key, claim mapping), nano-messaging HS256
+// shared-secret tokens, and admin API keys over Basic (AdminKeys). A token
+// is routed to exactly one pinned verifier by its iss claim (an HS token
+// with no other issuer's iss goes to the shared secret); that verifier's
+// algorithms, key, issuer, audience and apps are the only ones it is
+// checked against: there is no fallback. Role, level and groups come from
+// the Directory at request time.
 package authz
 
-import "context"
+import (
+	"context"
+
+	"github.com/tessera-dev/tessera/internal/platform/fault"
+)
 
 // Via names the kind of credential a Principal was authenticated with.
 type Via string
@@ -26,8 +39,10 @@ type Principal struct {
 	Groups   []string `json:"groups,omitempty"`
 	Scopes   []string `json:"scopes,omitempty"` // nil when the token carries none
 	ClientID string   `json:"client_id,omitempty"`
-	IsAdmin  bool     `json:"is_admin"`
-	Via      Via      `json:"via"`
+	// Email is the user's address when the token carries one.
+	Email   string `json:"email,omitempty"`
+	IsAdmin bool   `json:"is_admin"`
+	Via     Via    `json:"via"`
 	// Issuer names the verifier (an external issuer's configured name).
 	Issuer string `json:"issuer,omitempty"`
 	// Attributes are a platform user's custom attributes (custom:<name>).
@@ -46,4 +61,19 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+// RequireScope reports whether p may act with scope: nil when the token
+// carried no scopes at all (scopes are enforced only when present) or lists
+// scope, a forbidden fault otherwise. Admin keys carry no scopes.
+func RequireScope(p Principal, scope string) error {
+	if p.Scopes == nil {
+		return nil
+	}
+	for _, s := range p.Scopes {
+		if s == scope {
+			return nil
+		}
+	}
+	return fault.New(fault.Forbidden, "the token lacks the scope %q", scope)
 }

@@ -1,0 +1,79 @@
+package authz
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"testing"
+)
+
+func TestJOSEAlgorithms(t *testing.T) {
+	input := "eyJhbGciOiJ4In0.eyJ4IjoxfQ"
+	d := sha256.Sum256([]byte(input))
+
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s, err := ecdsa.Sign(rand.Reader, ec, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	esSig := append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...)
+	rk := testRSAKey(t)
+	psSig, err := rsa.SignPSS(rand.Reader, rk, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	edSig := ed25519.Sign(priv, []byte(input))
+
+	for _, c := range []struct {
+		alg string
+		key any
+		sig []byte
+	}{{"ES256", &ec.PublicKey, esSig}, {"PS256", &rk.PublicKey, psSig}, {"EdDSA", pub, edSig}} {
+		if !keyFits(c.alg, c.key) || !verifySignature(c.alg, c.key, input, b64(c.sig)) {
+			t.Errorf("%s: valid signature refused", c.alg)
+		}
+		bad := append([]byte{}, c.sig...)
+		bad[len(bad)-1] ^= 1
+		if verifySignature(c.alg, c.key, input, b64(bad)) || verifySignature(c.alg, c.key, input+"x", b64(c.sig)) {
+			t.Errorf("%s: bad signature accepted", c.alg)
+		}
+	}
+	if keyFits("ES384", &ec.PublicKey) && verifySignature("ES384", &ec.PublicKey, input, b64(esSig)) {
+		t.Error("P-256 key verified ES384")
+	}
+	if keyFits("HS256", pub) || keyFits("EdDSA", &rk.PublicKey) || keyFits("RS256", []byte("k")) || keyFits("none", pub) {
+		t.Error("a key fits an algorithm of another type")
+	}
+
+	// JWKS: RSA, EC and OKP keys parse; private, encryption and kid-less
+	// keys are skipped.
+	set := map[string]any{"keys": []map[string]string{
+		rsaJWK("r", &rk.PublicKey),
+		{"kty": "EC", "kid": "e", "crv": "P-256", "x": b64(ec.X.FillBytes(make([]byte, 32))), "y": b64(ec.Y.FillBytes(make([]byte, 32)))},
+		{"kty": "OKP", "kid": "o", "crv": "Ed25519", "x": b64(pub)},
+		{"kty": "OKP", "kid": "priv", "crv": "Ed25519", "x": b64(pub), "d": b64(priv.Seed())},
+		{"kty": "OKP", "kid": "enc", "use": "enc", "crv": "Ed25519", "x": b64(pub)},
+		{"kty": "OKP", "crv": "Ed25519", "x": b64(pub)},
+		{"kty": "EC", "kid": "badpoint", "crv": "P-256", "x": b64(make([]byte, 32)), "y": b64(make([]byte, 32))},
+	}}
+	body, _ := json.Marshal(set)
+	keys, err := parseJWKS(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 || keys["r"].alg != "RS256" || keys["e"].key == nil || keys["o"].key == nil {
+		t.Fatalf("keys %v", keys)
+	}
+	if _, err := parseJWKS([]byte(`{"nokeys":1}`)); err == nil {
+		t.Error("a JWKS without keys parsed")
+	}
+}
