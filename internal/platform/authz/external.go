@@ -2,8 +2,6 @@ package authz
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -75,28 +73,6 @@ func durOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-// ParsePublicKeyPEM reads a public key from PEM: a PUBLIC KEY (PKIX: RSA,
-// ECDSA, Ed25519), an RSA PUBLIC KEY (PKCS #1) or a CERTIFICATE.
-func ParsePublicKeyPEM(data []byte) (any, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("no PEM block")
-	}
-	switch block.Type {
-	case "PUBLIC KEY":
-		return x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		return x509.ParsePKCS1PublicKey(block.Bytes)
-	case "CERTIFICATE":
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		return c.PublicKey, nil
-	}
-	return nil, fmt.Errorf("unsupported PEM block %q (want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)", block.Type)
 }
 
 // externalClaims maps an external issuer's token with its claims mapping:

@@ -1,115 +1,28 @@
 package authz
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/hmac"
+	"context"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"hash"
-	"math/big"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 )
 
-// The JWS verification here is deliberately small: compact serialization
-// only, one algorithm pinned by the caller, the key type checked against it
-// (keyFits), standard library crypto. (The module's jwx/v3 pin lacks the
-// go.sum entries of its jws and jwk packages; this needs none.)
+// JWS parsing and signature verification are jwx's (jws, jwk). The
+// authorizer only routes: pick reads the protected header and, for the issuer,
+// the unverified payload, chooses the one verifier and hands jwx its key under
+// the header's algorithm once that algorithm is on the verifier's list. jwx
+// verifies with exactly that (alg, key) pair and refuses a key of the wrong
+// type for it, so an RSA public key is never an HMAC secret.
 
-// verifySignature checks a compact JWS's signature (sig64, base64url) over
-// signingInput ("<header>.<payload>") with key under alg. The caller has
-// checked keyFits(alg, key).
-func verifySignature(alg string, key any, signingInput, sig64 string) bool {
-	sig, err := base64.RawURLEncoding.DecodeString(sig64)
-	if err != nil || len(sig) == 0 {
-		return false
-	}
-	msg := []byte(signingInput)
-	switch alg {
-	case "EdDSA":
-		k, _ := key.(ed25519.PublicKey)
-		return len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig)
-	case "HS256", "HS384", "HS512":
-		secret, _ := key.([]byte)
-		mac := hmac.New(hashFor(alg), secret)
-		mac.Write(msg)
-		return hmac.Equal(mac.Sum(nil), sig)
-	case "RS256", "RS384", "RS512":
-		k, _ := key.(*rsa.PublicKey)
-		h, d := digest(alg, msg)
-		return k != nil && rsa.VerifyPKCS1v15(k, h, d, sig) == nil
-	case "PS256", "PS384", "PS512":
-		k, _ := key.(*rsa.PublicKey)
-		h, d := digest(alg, msg)
-		return k != nil && rsa.VerifyPSS(k, h, d, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
-	case "ES256", "ES384", "ES512":
-		k, _ := key.(*ecdsa.PublicKey)
-		if k == nil || k.Curve != curveFor(alg) {
-			return false
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		_, d := digest(alg, msg)
-		return ecdsa.Verify(k, d, r, s)
-	}
-	return false
-}
-
-func hashFor(alg string) func() hash.Hash {
-	switch alg[2:] {
-	case "384":
-		return sha512.New384
-	case "512":
-		return sha512.New
-	}
-	return sha256.New
-}
-
-func digest(alg string, msg []byte) (crypto.Hash, []byte) {
-	switch alg[2:] {
-	case "384":
-		d := sha512.Sum384(msg)
-		return crypto.SHA384, d[:]
-	case "512":
-		d := sha512.Sum512(msg)
-		return crypto.SHA512, d[:]
-	}
-	d := sha256.Sum256(msg)
-	return crypto.SHA256, d[:]
-}
-
-func curveFor(alg string) elliptic.Curve {
-	switch alg {
-	case "ES384":
-		return elliptic.P384()
-	case "ES512":
-		return elliptic.P521()
-	}
-	return elliptic.P256()
-}
-
-// jwkJSON is one JSON Web Key, public members only.
-type jwkJSON struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	Crv string `json:"crv"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	D   string `json:"d"`
-}
+// minRSABits is the smallest RSA modulus accepted (jwx verifies with any).
+const minRSABits = 2048
 
 // jwkEntry is a usable key of a JWKS: the key and, when the JWK names one,
 // the only algorithm it may verify.
@@ -118,72 +31,137 @@ type jwkEntry struct {
 	alg string
 }
 
-// parseJWKS returns the signing keys of a JWK Set by kid. Keys without kid,
-// for encryption, private, or of an unsupported type are skipped.
-func parseJWKS(body []byte) (map[string]jwkEntry, error) {
-	var set struct {
-		Keys []jwkJSON `json:"keys"`
+// verifyJWS checks the compact JWS token and returns its verified payload and
+// verifier. Every failure is an invalid-token error, except a key lookup
+// that failed (503 / 500).
+func (a *Authorizer) verifyJWS(ctx context.Context, token string) (*verifier, []byte, error) {
+	var (
+		v       *verifier
+		pickErr error
+	)
+	kp := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, msg *jws.Message) error {
+		var (
+			alg jwa.SignatureAlgorithm
+			key any
+		)
+		v, alg, key, pickErr = a.pick(ctx, sig.ProtectedHeaders(), msg.Payload())
+		if pickErr != nil {
+			return pickErr
+		}
+		sink.Key(alg, key)
+		return nil
+	})
+	payload, err := jws.Verify([]byte(token), jws.WithCompact(), jws.WithContext(ctx), jws.WithKeyProvider(kp))
+	switch {
+	case pickErr != nil:
+		return nil, nil, pickErr
+	case err != nil && v == nil:
+		return nil, nil, invalidToken("malformed")
+	case err != nil:
+		return nil, nil, invalidToken("bad signature")
 	}
-	if err := json.Unmarshal(body, &set); err != nil {
+	return v, payload, nil
+}
+
+// pick routes a token, from its header and its unverified payload (read for
+// iss only), to its verifier, and returns the algorithm and key to verify it
+// with.
+func (a *Authorizer) pick(ctx context.Context, h jws.Headers, payload []byte) (*verifier, jwa.SignatureAlgorithm, any, error) {
+	var none jwa.SignatureAlgorithm
+	alg, ok := h.Algorithm()
+	name := alg.String()
+	if !ok || name == "" || strings.EqualFold(name, "none") {
+		return nil, none, nil, invalidToken("unsigned")
+	}
+	var route struct {
+		Iss string `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &route); err != nil {
+		return nil, none, nil, invalidToken("malformed payload")
+	}
+	v := a.route(route.Iss, name)
+	if v == nil {
+		return nil, none, nil, invalidToken("unknown issuer")
+	}
+	if !slices.Contains(v.algs, name) {
+		return v, none, nil, invalidToken("algorithm not allowed for this issuer")
+	}
+	kid, _ := h.KeyID()
+	key, err := v.keys.key(ctx, kid)
+	if errors.Is(err, errNoKey) {
+		return v, none, nil, invalidToken("unknown key")
+	}
+	if err != nil {
+		return v, none, nil, err
+	}
+	if e, ok := key.(jwkEntry); ok {
+		if e.alg != "" && e.alg != name {
+			return v, none, nil, invalidToken("algorithm does not fit the key")
+		}
+		key = e.key
+	}
+	if k, ok := key.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
+		return v, none, nil, invalidToken("key too small")
+	}
+	return v, alg, key, nil
+}
+
+// parseJWKS returns the signing keys of a JWK Set by kid. Keys without kid,
+// for encryption, private, symmetric or that do not validate are skipped.
+func parseJWKS(body []byte) (map[string]jwkEntry, error) {
+	var probe struct {
+		Keys json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
 		return nil, err
 	}
-	if set.Keys == nil {
+	if probe.Keys == nil {
 		return nil, errors.New("no keys member")
 	}
+	set, err := jwk.Parse(body, jwk.WithIgnoreParseError(true))
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]jwkEntry{}
-	for _, k := range set.Keys {
-		if k.Kid == "" || (k.Use != "" && k.Use != "sig") || k.D != "" {
+	for i := range set.Len() {
+		k, ok := set.Key(i)
+		if !ok {
 			continue
 		}
-		key, err := k.publicKey()
-		if err != nil {
+		kid, _ := k.KeyID()
+		use, _ := k.KeyUsage()
+		if kid == "" || (use != "" && use != jwk.ForSignature.String()) {
 			continue
 		}
-		out[k.Kid] = jwkEntry{key: key, alg: k.Alg}
+		if private, err := jwk.IsPrivateKey(k); err != nil || private || k.Validate() != nil {
+			continue
+		}
+		var raw any
+		if err := jwk.Export(k, &raw); err != nil {
+			continue
+		}
+		e := jwkEntry{key: raw}
+		if alg, ok := k.Algorithm(); ok {
+			e.alg = alg.String()
+		}
+		out[kid] = e
 	}
 	return out, nil
 }
 
-func (k jwkJSON) publicKey() (any, error) {
-	b := func(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-	switch k.Kty {
-	case "RSA":
-		n, err1 := b(k.N)
-		e, err2 := b(k.E)
-		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, errors.New("bad RSA key")
-		}
-		eInt := int(new(big.Int).SetBytes(e).Int64())
-		if eInt < 3 {
-			return nil, errors.New("bad RSA exponent")
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: eInt}, nil
-	case "EC":
-		var c elliptic.Curve
-		switch k.Crv {
-		case "P-256":
-			c = elliptic.P256()
-		case "P-384":
-			c = elliptic.P384()
-		case "P-521":
-			c = elliptic.P521()
-		default:
-			return nil, errors.New("unsupported curve")
-		}
-		x, err1 := b(k.X)
-		y, err2 := b(k.Y)
-		size := (c.Params().BitSize + 7) / 8
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, errors.New("bad EC key")
-		}
-		raw := append(append([]byte{4}, x...), y...)
-		return ecdsa.ParseUncompressedPublicKey(c, raw)
-	case "OKP":
-		x, err := b(k.X)
-		if k.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("unsupported OKP key")
-		}
-		return ed25519.PublicKey(x), nil
+// ParsePublicKeyPEM reads a public key from PEM: a PUBLIC KEY (PKIX: RSA,
+// ECDSA, Ed25519), an RSA PUBLIC KEY (PKCS #1) or a CERTIFICATE.
+func ParsePublicKeyPEM(data []byte) (any, error) {
+	k, err := jwk.ParseKey(data, jwk.WithPEM(true))
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("unsupported key type")
+	if private, err := jwk.IsPrivateKey(k); err != nil || private {
+		return nil, fmt.Errorf("not a public key (want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)")
+	}
+	var raw any
+	if err := jwk.Export(k, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }

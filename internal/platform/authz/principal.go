@@ -9,8 +9,10 @@
 // is routed to exactly one pinned verifier by its iss claim (an HS token
 // with no other issuer's iss goes to the shared secret); that verifier's
 // algorithms, key, issuer, audience and apps are the only ones it is
-// checked against: there is no fallback. Role, level and groups come from
-// the Directory at request time.
+// checked against: there is no fallback. JWS parsing, JWKS parsing and
+// signature checks are github.com/lestrrat-go/jwx/v3's (jws, jwk), with the
+// verifier's (alg, key) pinned. Role, level and groups come from the
+// Directory at request time.
 package authz
 
 import (

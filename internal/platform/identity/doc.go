@@ -20,9 +20,9 @@
 // exp (15 min by default), nbf (when set), jti and token_use "access". Verify
 // accepts nothing else: alg none or any algorithm but EdDSA, another typ or
 // token_use (an ID token), an unknown kid, a bad signature, a wrong iss or
-// aud, exp in the past or nbf in the future beyond Leeway (60 s). The JWS is
-// encoded and checked with the standard library (crypto/ed25519,
-// encoding/json): see the report for why not jwx.
+// aud, exp in the past or nbf in the future beyond Leeway (60 s), a header
+// member besides alg, kid and typ. Tokens are signed, parsed and validated
+// with github.com/lestrrat-go/jwx/v3 (jwt, jws); JWKS is a jwk.Set.
 //
 // A verifier of platform tokens (the authorizer) needs only PublicKeyer,
 // Issuer and Audience, or calls Verify directly.

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -76,9 +80,25 @@ type KeyOptions struct {
 }
 
 type signingKey struct {
-	kid    string
-	priv   ed25519.PrivateKey
-	header string // the token header, base64url: {"alg","kid","typ"}
+	kid     string
+	priv    ed25519.PrivateKey
+	jwk     jwk.Key     // priv with its kid
+	headers jws.Headers // typ at+jwt
+}
+
+func newSigningKey(kid string, priv ed25519.PrivateKey) (*signingKey, error) {
+	k, err := jwk.Import(priv)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Set(jwk.KeyIDKey, kid); err != nil {
+		return nil, err
+	}
+	h := jws.NewHeaders()
+	if err := h.Set(jws.TypeKey, AccessTokenType); err != nil {
+		return nil, err
+	}
+	return &signingKey{kid: kid, priv: priv, jwk: k, headers: h}, nil
 }
 
 type publicKey struct {
@@ -208,8 +228,10 @@ func (ks *KeySet) reload(ctx context.Context) error {
 						rows.Close()
 						return fault.New(fault.Internal, "identity: corrupt private key %s", kid)
 					}
-					priv := ed25519.NewKeyFromSeed(seed)
-					current = &signingKey{kid: kid, priv: priv, header: encodeHeader(kid)}
+					if current, err = newSigningKey(kid, ed25519.NewKeyFromSeed(seed)); err != nil {
+						rows.Close()
+						return err
+					}
 				}
 			}
 			if err := rows.Err(); err != nil {
@@ -313,31 +335,45 @@ type JWKSet struct {
 }
 
 // JWKS returns the published public keys (current and retired but not yet
-// dropped), newest first.
+// dropped), newest first: JWKSJSON decoded.
 func (ks *KeySet) JWKS(ctx context.Context) (JWKSet, error) {
-	if err := ks.reloadIfStale(ctx); err != nil {
+	b, err := ks.JWKSJSON(ctx)
+	if err != nil {
 		return JWKSet{}, err
+	}
+	var set JWKSet
+	if err := json.Unmarshal(b, &set); err != nil {
+		return JWKSet{}, err
+	}
+	return set, nil
+}
+
+// JWKSJSON returns the published public keys as a JWK set in JSON.
+func (ks *KeySet) JWKSJSON(ctx context.Context) ([]byte, error) {
+	if err := ks.reloadIfStale(ctx); err != nil {
+		return nil, err
 	}
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	set := JWKSet{Keys: []JWK{}}
+	set := jwk.NewSet()
 	now := ks.now().Unix()
 	for _, kid := range ks.order {
 		pk := ks.public[kid]
 		if pk.dropAfter != 0 && pk.dropAfter < now {
 			continue
 		}
-		set.Keys = append(set.Keys, JWK{KeyType: "OKP", Curve: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pk.key),
-			KeyID: kid, Alg: Algorithm, Use: "sig"})
-	}
-	return set, nil
-}
-
-// JWKSJSON returns JWKS as JSON.
-func (ks *KeySet) JWKSJSON(ctx context.Context) ([]byte, error) {
-	set, err := ks.JWKS(ctx)
-	if err != nil {
-		return nil, err
+		k, err := jwk.Import(pk.key)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: jwa.EdDSA(), jwk.KeyUsageKey: jwk.ForSignature} {
+			if err := k.Set(name, v); err != nil {
+				return nil, err
+			}
+		}
+		if err := set.AddKey(k); err != nil {
+			return nil, err
+		}
 	}
 	return json.Marshal(set)
 }

@@ -1,11 +1,7 @@
 package identity
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"maps"
 	"strings"
@@ -13,6 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 )
@@ -47,17 +46,6 @@ type Claims struct {
 	ExpiresAt time.Time // exp
 }
 
-type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
-}
-
-func encodeHeader(kid string) string {
-	b, _ := json.Marshal(header{Alg: Algorithm, Kid: kid, Typ: AccessTokenType})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // invalid is what Verify returns for every rejected token: the cause is
 // wrapped for logs, the client sees only "invalid token".
 func invalid(cause string) error {
@@ -85,7 +73,7 @@ func (ks *KeySet) Mint(ctx context.Context, c Claims) (string, error) {
 	now := ks.now()
 	claims := map[string]any{
 		"iss": ks.issuer, "aud": Audience, "sub": c.UserID,
-		"iat": now.Unix(), "exp": now.Add(ttl).Unix(),
+		"iat": now, "exp": now.Add(ttl),
 		"jti": uuid.Must(uuid.NewV7()).String(), "token_use": "access",
 	}
 	if c.Email != "" {
@@ -95,7 +83,7 @@ func (ks *KeySet) Mint(ctx context.Context, c Claims) (string, error) {
 		claims["client_id"] = c.ClientID
 	}
 	if !c.NotBefore.IsZero() {
-		claims["nbf"] = c.NotBefore.Unix()
+		claims["nbf"] = c.NotBefore
 	}
 	for k, v := range c.Attributes {
 		claims[CustomPrefix+k] = v
@@ -103,19 +91,21 @@ func (ks *KeySet) Mint(ctx context.Context, c Claims) (string, error) {
 	return sign(key, claims)
 }
 
+// sign serializes claims as a JWT signed by key (EdDSA; header alg, kid from
+// the key, typ at+jwt).
 func sign(key *signingKey, claims map[string]any) (string, error) {
-	payload, err := json.Marshal(claims)
+	tok := jwt.New()
+	for k, v := range claims {
+		if err := tok.Set(k, v); err != nil {
+			return "", err
+		}
+	}
+	tok.Options().Enable(jwt.FlattenAudience) // "aud":"tessera", not an array
+	b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSA(), key.jwk, jws.WithProtectedHeaders(key.headers)))
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	b.WriteString(key.header)
-	b.WriteByte('.')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
-	sig := ed25519.Sign(key.priv, []byte(b.String()))
-	b.WriteByte('.')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(sig))
-	return b.String(), nil
+	return string(b), nil
 }
 
 // Verify checks an access token and returns its claims. It rejects, with
@@ -157,127 +147,90 @@ func checkTimes(c Claims, now time.Time) error {
 	return nil
 }
 
-type payload struct {
-	Iss      string          `json:"iss"`
-	Aud      json.RawMessage `json:"aud"`
-	Sub      string          `json:"sub"`
-	Email    string          `json:"email"`
-	ClientID string          `json:"client_id"`
-	Iat      *float64        `json:"iat"`
-	Exp      *float64        `json:"exp"`
-	Nbf      *float64        `json:"nbf"`
-	Jti      string          `json:"jti"`
-	TokenUse string          `json:"token_use"`
-}
-
 func (ks *KeySet) verify(ctx context.Context, token string, now time.Time) (Claims, error) {
 	if len(token) > MaxTokenLength {
 		return Claims{}, invalid("too long")
 	}
-	h, rest, ok := strings.Cut(token, ".")
-	if !ok {
-		return Claims{}, invalid("not a JWS")
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(s, ".") {
+	if strings.Count(token, ".") != 2 {
 		return Claims{}, invalid("not a compact JWS")
 	}
-	hb, err := base64.RawURLEncoding.DecodeString(h)
+	var (
+		kid       string
+		lookupErr error // a key lookup failure, returned as it is
+	)
+	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+		h := sig.ProtectedHeaders()
+		if err := checkHeader(h); err != nil {
+			return err
+		}
+		kid, _ = h.KeyID()
+		pub, err := ks.publicKey(ctx, kid)
+		if err != nil {
+			lookupErr = err
+			return err
+		}
+		sink.Key(jwa.EdDSA(), pub)
+		return nil
+	})
+	tok, err := jwt.Parse([]byte(token),
+		jwt.WithContext(ctx),
+		jwt.WithKeyProvider(provider),
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
+		jwt.WithAcceptableSkew(Leeway),
+		jwt.WithIssuer(ks.issuer),
+		jwt.WithAudience(Audience),
+		jwt.WithClaimValue("token_use", "access"),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	)
+	if lookupErr != nil {
+		return Claims{}, lookupErr
+	}
 	if err != nil {
-		return Claims{}, invalid("bad header encoding")
+		return Claims{}, fault.Wrap(err, fault.Unauthorized, "invalid token")
 	}
-	var hd header
-	if err := strictUnmarshal(hb, &hd); err != nil {
-		return Claims{}, invalid("bad header")
-	}
-	if hd.Alg != Algorithm {
-		return Claims{}, invalid("algorithm " + hd.Alg + " not accepted")
-	}
-	if hd.Typ != AccessTokenType {
-		return Claims{}, invalid("not an access token (typ)")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return Claims{}, invalid("bad signature encoding")
-	}
-	pub, err := ks.publicKey(ctx, hd.Kid)
-	if err != nil {
-		return Claims{}, err
-	}
-	if !ed25519.Verify(pub, []byte(token[:len(h)+1+len(p)]), sig) {
-		return Claims{}, invalid("bad signature")
-	}
-	pb, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil {
-		return Claims{}, invalid("bad payload encoding")
-	}
-	var pl payload
-	if err := json.Unmarshal(pb, &pl); err != nil {
-		return Claims{}, invalid("bad payload")
-	}
-	if pl.Iss != ks.issuer {
-		return Claims{}, invalid("wrong issuer")
-	}
-	if !audienceHas(pl.Aud, Audience) {
-		return Claims{}, invalid("wrong audience")
-	}
-	if pl.TokenUse != "access" {
-		return Claims{}, invalid("not an access token (token_use)")
-	}
-	if pl.Sub == "" || pl.Exp == nil {
-		return Claims{}, invalid("missing sub or exp")
-	}
-	c := Claims{UserID: pl.Sub, Email: pl.Email, ClientID: pl.ClientID, ID: pl.Jti, KeyID: hd.Kid,
-		ExpiresAt: time.Unix(int64(*pl.Exp), 0)}
-	if pl.Iat != nil {
-		c.IssuedAt = time.Unix(int64(*pl.Iat), 0)
-	}
-	if pl.Nbf != nil {
-		c.NotBefore = time.Unix(int64(*pl.Nbf), 0)
-	}
-	if err := checkTimes(c, now); err != nil {
-		return Claims{}, err
-	}
-	if bytes.Contains(pb, []byte(`"`+CustomPrefix)) {
-		var all map[string]any
-		if err := json.Unmarshal(pb, &all); err == nil {
-			for k, v := range all {
-				if name, ok := strings.CutPrefix(k, CustomPrefix); ok {
-					if s, ok := v.(string); ok {
-						if c.Attributes == nil {
-							c.Attributes = map[string]string{}
-						}
-						c.Attributes[name] = s
-					}
+	c := Claims{KeyID: kid}
+	c.UserID, _ = tok.Subject()
+	c.ExpiresAt, _ = tok.Expiration()
+	c.IssuedAt, _ = tok.IssuedAt()
+	c.NotBefore, _ = tok.NotBefore()
+	c.ID, _ = tok.JwtID()
+	_ = tok.Get("email", &c.Email)
+	_ = tok.Get("client_id", &c.ClientID)
+	for _, k := range tok.Keys() {
+		if name, ok := strings.CutPrefix(k, CustomPrefix); ok {
+			var s string
+			if tok.Get(k, &s) == nil {
+				if c.Attributes == nil {
+					c.Attributes = map[string]string{}
 				}
+				c.Attributes[name] = s
 			}
 		}
+	}
+	if c.UserID == "" {
+		return Claims{}, invalid("missing sub")
 	}
 	return c, nil
 }
 
-// strictUnmarshal decodes a JOSE header; a "crit" or unknown critical
-// extension is not supported, so any field besides alg, kid, typ fails.
-func strictUnmarshal(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}
-
-func audienceHas(raw json.RawMessage, want string) bool {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return one == want
+// checkHeader accepts only the header Mint writes: alg EdDSA, typ at+jwt,
+// kid; any other member ("crit", "jku", "jwk"…) is refused.
+func checkHeader(h jws.Headers) error {
+	if alg, _ := h.Algorithm(); alg != jwa.EdDSA() {
+		return invalid("algorithm " + alg.String() + " not accepted")
 	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
-		for _, a := range many {
-			if a == want {
-				return true
-			}
+	if typ, _ := h.Type(); typ != AccessTokenType {
+		return invalid("not an access token (typ)")
+	}
+	for _, k := range h.Keys() {
+		switch k {
+		case jws.AlgorithmKey, jws.KeyIDKey, jws.TypeKey:
+		default:
+			return invalid("header member " + k + " not accepted")
 		}
 	}
-	return false
+	return nil
 }
 
 // tokenCache remembers verified tokens. When full it is emptied (simple,
