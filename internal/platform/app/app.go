@@ -19,6 +19,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/events"
@@ -60,6 +61,9 @@ type Env struct {
 	// Blobs is the blob store (filesystem or S3); apps name their keys
 	// "<app>/…".
 	Blobs blob.Store
+	// Auth is the authorizer: HTTP routes get the caller with
+	// authz.FromContext; websocket endpoints call Auth.AuthenticateUpgrade.
+	Auth *authz.Authorizer
 	// API registers typed operations; their paths are under /<name>.
 	API huma.API
 	// Handle registers a raw handler; the pattern's path must be under /<name>/.
@@ -135,6 +139,7 @@ type Platform struct {
 	Mail   *mail.Outbox
 	Hub    *realtime.Hub
 	Blobs  blob.Store
+	Auth   *authz.Authorizer
 }
 
 // Mount mounts every app enabled by cfg on router, each with its own
@@ -152,6 +157,7 @@ func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, ro
 			Mail:   p.Mail,
 			Hub:    p.Hub,
 			Blobs:  p.Blobs,
+			Auth:   p.Auth,
 			API:    router.Group(prefix),
 			Handle: prefixedHandle(a.Name, router),
 			Config: cfg,

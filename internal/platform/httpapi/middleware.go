@@ -64,7 +64,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.route = pattern
-	s.mux.ServeHTTP(w, r)
+	s.routes.ServeHTTP(w, r)
 }
 
 // unmatchedWriter turns the plain-text error the mux writes for a request no

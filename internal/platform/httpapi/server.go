@@ -44,6 +44,10 @@ type Options struct {
 	// registered on; nil means a new registry with the Go and process
 	// collectors.
 	Metrics *prometheus.Registry
+	// Authenticate, when set, wraps every matched route (the authorizer):
+	// it runs inside the request id, logging, metrics and recovery, so its
+	// problems carry the request id. Nil serves every route anonymously.
+	Authenticate func(http.Handler) http.Handler
 }
 
 // Check is one readiness check: /readyz runs Check with a timeout
@@ -60,6 +64,7 @@ type Check struct {
 // document is not, which is why /openapi.json is built once, on first use).
 type Server struct {
 	mux     *http.ServeMux
+	routes  http.Handler // mux, behind Options.Authenticate when set
 	api     huma.API
 	log     *slog.Logger
 	cors    corsPolicy
@@ -91,6 +96,10 @@ func New(opts Options) *Server {
 		cors:    newCORSPolicy(opts.CORSOrigins),
 		checks:  opts.Checks,
 		metrics: newMetrics(opts.Metrics),
+	}
+	s.routes = s.mux
+	if opts.Authenticate != nil {
+		s.routes = opts.Authenticate(s.mux)
 	}
 	s.api = humago.New(s.mux, humaConfig(title, version))
 	s.api.UseMiddleware(guardValidation(s.api))

@@ -17,12 +17,15 @@ import (
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
+	"github.com/tessera-dev/tessera/internal/platform/orgs"
 	"github.com/tessera-dev/tessera/internal/platform/readiness"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -51,6 +54,9 @@ type Node struct {
 	jobs    *jobs.Runner
 	mail    *mail.Outbox
 	hub     *realtime.Hub
+	keys    *identity.KeySet
+	orgs    *orgs.Service
+	auth    *authz.Authorizer
 	edge    *httpapi.Server
 	closers []func() error // run last first by Close
 }
@@ -93,6 +99,9 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	if err := n.jobs.Register(n.mail.DeliveryHandler()); err != nil {
 		return nil, err
 	}
+	if err := n.openAuth(); err != nil {
+		return nil, err
+	}
 	blobs, err := n.openBlobs(ctx)
 	if err != nil {
 		return nil, err
@@ -114,17 +123,19 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	}
 	n.closers = append(n.closers, closeChecks)
 	n.edge = httpapi.New(httpapi.Options{
-		Title:       "Tessera",
-		Version:     opts.Version,
-		Logger:      log,
-		CORSOrigins: cfg.CORS.Origins,
-		Checks:      checks,
+		Title:        "Tessera",
+		Version:      opts.Version,
+		Logger:       log,
+		CORSOrigins:  cfg.CORS.Origins,
+		Checks:       checks,
+		Authenticate: n.auth.Handler,
 	})
 	if err := n.hub.RegisterMetrics(n.edge.Metrics()); err != nil {
 		return nil, err
 	}
 	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
-	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs}
+	n.mountAuth()
+	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs, Auth: n.auth}
 	if err := registry.Mount(ctx, cfg, platform, n.edge, log); err != nil {
 		return nil, err
 	}
@@ -150,12 +161,14 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 }
 
 // Migrate applies the platform's migrations (event log and job queue, mail
-// outbox), then every registered app's.
+// outbox, identity keys, admin keys, organizations), then every registered
+// app's.
 func Migrate(ctx context.Context, st *store.Store, registry *app.Registry, log *slog.Logger) error {
 	if err := jobs.Migrate(ctx, st, log); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sets := append([]store.MigrationSet{mail.Migrations()}, registry.MigrationSets()...)
+	sets := append([]store.MigrationSet{mail.Migrations(), identity.Migrations(), authz.Migrations(), orgs.Migrations()},
+		registry.MigrationSets()...)
 	if err := st.Migrate(ctx, sets...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

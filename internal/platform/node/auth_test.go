@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/identity"
+	"github.com/tessera-dev/tessera/internal/platform/store"
+)
+
+// TestPlatformTokensReachOrgs: a node publishes its signing keys, accepts the
+// tokens they sign at /orgs, refuses bad ones, and decides X-Org-ID by
+// membership. On both engines.
+func TestPlatformTokensReachOrgs(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t, engine)
+			reg, err := app.NewRegistry()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := Open(context.Background(), cfg, reg, slog.New(slog.DiscardHandler), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(n.Handler())
+			t.Cleanup(func() { srv.Close(); _ = n.Close() })
+
+			token := func(user string) string {
+				tok, err := n.keys.Mint(context.Background(), identity.Claims{UserID: user})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			call := func(method, path, bearer, orgID, body string) (int, string) {
+				req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bearer != "" {
+					req.Header.Set("Authorization", "Bearer "+bearer)
+				}
+				if orgID != "" {
+					req.Header.Set("X-Org-ID", orgID)
+				}
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.StatusCode, string(b)
+			}
+
+			tok := token("user-1")
+			status, body := call("GET", "/.well-known/jwks.json", "", "", "")
+			var jwks struct{ Keys []map[string]any }
+			if status != http.StatusOK || json.Unmarshal([]byte(body), &jwks) != nil || len(jwks.Keys) == 0 || jwks.Keys[0]["kid"] == nil {
+				t.Fatalf("jwks: %d %s", status, body)
+			}
+			if status, body := call("GET", "/.well-known/openid-configuration", "", "", ""); status != http.StatusOK || !strings.Contains(body, `"jwks_uri"`) {
+				t.Fatalf("openid-configuration: %d %s", status, body)
+			}
+
+			status, body = call("POST", "/orgs", tok, "", `{"name":"Acme"}`)
+			var org struct{ ID string }
+			if status != http.StatusCreated || json.Unmarshal([]byte(body), &org) != nil || org.ID == "" {
+				t.Fatalf("create org: %d %s", status, body)
+			}
+			if status, body := call("GET", "/orgs/"+org.ID, tok, "", ""); status != http.StatusOK || !strings.Contains(body, "Acme") {
+				t.Fatalf("get own org: %d %s", status, body)
+			}
+			if status, _ := call("GET", "/orgs/"+org.ID, token("user-2"), "", ""); status != http.StatusNotFound {
+				t.Errorf("another user's org: %d, want 404", status)
+			}
+			if status, _ := call("GET", "/orgs", tok[:len(tok)-4]+"AAAA", "", ""); status != http.StatusUnauthorized {
+				t.Errorf("tampered token: %d, want 401", status)
+			}
+			if status, _ := call("GET", "/orgs", "", "", ""); status != http.StatusUnauthorized {
+				t.Errorf("no token: %d, want 401", status)
+			}
+			if status, _ := call("GET", "/orgs", token("user-2"), org.ID, ""); status != http.StatusForbidden {
+				t.Errorf("X-Org-ID of an org the user is not in: %d, want 403", status)
+			}
+			if status, _ := call("GET", "/orgs", tok, org.ID, ""); status != http.StatusOK {
+				t.Errorf("X-Org-ID of the user's own org: %d, want 200", status)
+			}
+		})
+	}
+}
