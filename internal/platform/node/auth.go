@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/tessera-dev/tessera/internal/platform/admin"
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
@@ -39,10 +40,11 @@ func (n *Node) openAuth() error {
 		Run: n.keys.Rotate})
 }
 
-// mountAuth registers the platform's identity routes: /orgs and the
-// well-known documents of the token issuer.
+// mountAuth registers the platform's identity routes: /orgs, the admin API
+// (admin keys only) and the well-known documents of the token issuer.
 func (n *Node) mountAuth() {
 	n.orgs.Register(n.edge.API())
+	admin.New(admin.Deps{Store: n.store, Events: n.events, Jobs: n.jobs, Mail: n.mail, Orgs: n.orgs}).Register(n.edge.API())
 	n.edge.Handle("GET /.well-known/jwks.json", http.HandlerFunc(n.serveJWKS))
 	n.edge.Handle("GET /.well-known/openid-configuration", http.HandlerFunc(n.serveOpenIDConfiguration))
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -100,6 +101,30 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 			}
 			if status, _ := call("GET", "/orgs", tok, org.ID, ""); status != http.StatusOK {
 				t.Errorf("X-Org-ID of the user's own org: %d, want 200", status)
+			}
+
+			// The admin API takes admin keys only.
+			key, secret, err := authz.NewAdminKeys(n.store.App(authz.Schema)).Create(context.Background(), "ops")
+			if err != nil {
+				t.Fatal(err)
+			}
+			basic := func(path string) int {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+				req.SetBasicAuth(key.ID, secret)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				return resp.StatusCode
+			}
+			for _, path := range []string{"/admin/orgs", "/admin/events", "/admin/jobs", "/admin/mails"} {
+				if status := basic(path); status != http.StatusOK {
+					t.Errorf("admin key GET %s: %d", path, status)
+				}
+			}
+			if status, _ := call("GET", "/admin/orgs", tok, "", ""); status != http.StatusForbidden {
+				t.Errorf("platform token on /admin: %d, want 403", status)
 			}
 		})
 	}

@@ -299,6 +299,13 @@ type OrgUpdate struct {
 	ExternalID *string
 }
 
+// UpdateOrg changes an org's name or external id without a caller check (the
+// admin API, the CLI). Errors as for PATCH /orgs/{id}: fault.NotFound,
+// fault.Invalid, fault.Conflict for a taken external id.
+func (s *Service) UpdateOrg(ctx context.Context, id string, in OrgUpdate) (Org, error) {
+	return s.updateOrg(ctx, authz.Principal{IsAdmin: true, Via: authz.ViaAdminKey}, id, in)
+}
+
 func (s *Service) updateOrg(ctx context.Context, p authz.Principal, id string, in OrgUpdate) (Org, error) {
 	var bad []fault.FieldError
 	if in.Name != nil {

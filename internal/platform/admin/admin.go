@@ -1,0 +1,133 @@
+// Package admin is the platform's admin API under /admin (the Retool / admin
+// service role, platform.md, Admin): the audit log (/admin/events), the job
+// queue (/admin/jobs), the mail outbox (/admin/mails) and organizations
+// (/admin/orgs), with the list conventions of the spec's README (Admin
+// routes): ?limit (default 50, at most 500), ?cursor, and a response
+// {"items": [...], "next_cursor": "..."} whose next_cursor is absent on the
+// last page.
+//
+// Every operation requires an admin principal (authz.Principal.IsAdmin: an
+// admin API key): a request without a principal gets 401, any other
+// principal 403. The authorizer already keeps non-admin credentials away
+// from the "admin" app; the check here does not rely on it. It runs as a
+// Huma middleware on the /admin group, before the request is decoded, so a
+// non-admin learns nothing from validation errors.
+//
+// Every admin write is itself an event ("admin.<entity>.<verb>", or the
+// service's own event for writes a service performs, such as
+// orgs.org.updated), with the admin key's id in the payload.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tessera-dev/tessera/internal/platform/authz"
+	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/mail"
+	"github.com/tessera-dev/tessera/internal/platform/orgs"
+	"github.com/tessera-dev/tessera/internal/platform/store"
+)
+
+// Prefix is where the admin API is mounted.
+const Prefix = "/admin"
+
+// Page sizes of every list.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Deps are the platform services the admin API serves.
+type Deps struct {
+	// Store is the platform's store: admin writes emit their events in a
+	// transaction of its platform handle (Store.App(events.Schema)).
+	Store  *store.Store
+	Events *events.Log
+	Jobs   *jobs.Runner
+	Mail   *mail.Outbox
+	Orgs   *orgs.Service
+}
+
+// Admin serves the admin API. Build it with New and Register it.
+type Admin struct {
+	db     *store.DB // the platform handle: admin events
+	events *events.Log
+	jobs   *jobs.Runner
+	mail   *mail.Outbox
+	orgs   *orgs.Service
+}
+
+// New returns the admin API over d. Every field of d is required.
+func New(d Deps) *Admin {
+	return &Admin{db: d.Store.App(events.Schema), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs}
+}
+
+// Register adds the admin operations to api, the root API: their paths are
+// under Prefix. Operation ids start with "admin-".
+func (a *Admin) Register(api huma.API) {
+	g := huma.NewGroup(api, Prefix)
+	g.UseMiddleware(requireAdmin(g))
+	a.registerEvents(g)
+	a.registerJobs(g)
+	a.registerMails(g)
+	a.registerOrgs(g)
+}
+
+// requireAdmin is a Huma middleware answering 401 to an anonymous request
+// and 403 to a principal that is not an admin.
+func requireAdmin(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		p, ok := authz.FromContext(ctx.Context())
+		switch {
+		case !ok:
+			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "authentication required")
+		case !p.IsAdmin:
+			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "the admin API requires an admin API key")
+		default:
+			next(ctx)
+		}
+	}
+}
+
+// list is the body of every list response.
+type list[T any] struct {
+	Items      []T    `json:"items" nullable:"false"`
+	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
+}
+
+type listOutput[T any] struct {
+	Body list[T]
+}
+
+func page[T any](items []T, next string) *listOutput[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return &listOutput[T]{Body: list[T]{Items: items, NextCursor: next}}
+}
+
+// emit records an admin write's event in its own transaction of the
+// platform handle. The payload gets the acting admin key.
+func (a *Admin) emit(ctx context.Context, typ, orgID, subject string, payload map[string]any) error {
+	p, _ := authz.FromContext(ctx)
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	payload["actor"] = "admin"
+	if p.ClientID != "" {
+		payload["admin_key_id"] = p.ClientID
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("admin: event payload: %w", err)
+	}
+	return a.db.InTx(ctx, func(tx *store.Tx) error {
+		return a.events.Emit(tx.Context(), tx, events.Event{Type: typ, OrgID: orgID, Subject: subject, Payload: raw})
+	})
+}
