@@ -189,56 +189,15 @@ func (ks *KeySet) reload(ctx context.Context) error {
 	now := ks.now().Unix()
 	var (
 		current *signingKey
-		public  = map[string]publicKey{}
+		public  map[string]publicKey
 		order   []string
 	)
 	err := ks.db.InTx(ctx, func(tx *store.Tx) error {
-		current, public, order = nil, map[string]publicKey{}, nil
 		for attempt := 0; attempt < 2; attempt++ {
-			rows, err := tx.Query(tx.Context(), `SELECT kid, private_key, public_key, retired_at, drop_after FROM identity_keys ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid`)
-			if err != nil {
+			var err error
+			if current, public, order, err = readKeys(tx, now); err != nil {
 				return err
 			}
-			for rows.Next() {
-				var (
-					kid, privB64, pubB64 string
-					retired, drop        *int64
-				)
-				if err := rows.Scan(&kid, &privB64, &pubB64, &retired, &drop); err != nil {
-					rows.Close()
-					return err
-				}
-				pub, err := base64.StdEncoding.DecodeString(pubB64)
-				if err != nil || len(pub) != ed25519.PublicKeySize {
-					rows.Close()
-					return fault.New(fault.Internal, "identity: corrupt public key %s", kid)
-				}
-				pk := publicKey{key: ed25519.PublicKey(pub)}
-				if drop != nil {
-					if *drop < now {
-						continue
-					}
-					pk.dropAfter = *drop
-				}
-				public[kid] = pk
-				order = append(order, kid)
-				if retired == nil && current == nil {
-					seed, err := base64.StdEncoding.DecodeString(privB64)
-					if err != nil || len(seed) != ed25519.SeedSize {
-						rows.Close()
-						return fault.New(fault.Internal, "identity: corrupt private key %s", kid)
-					}
-					if current, err = newSigningKey(kid, ed25519.NewKeyFromSeed(seed)); err != nil {
-						rows.Close()
-						return err
-					}
-				}
-			}
-			if err := rows.Err(); err != nil {
-				rows.Close()
-				return err
-			}
-			rows.Close()
 			if current != nil {
 				return nil
 			}
@@ -255,6 +214,52 @@ func (ks *KeySet) reload(ctx context.Context) error {
 	ks.current, ks.public, ks.order, ks.loadedAt = current, public, order, ks.now()
 	ks.mu.Unlock()
 	return nil
+}
+
+// readKeys reads the published keys (newest first) and the current one (nil
+// when there is none).
+func readKeys(tx *store.Tx, now int64) (current *signingKey, public map[string]publicKey, order []string, err error) {
+	public = map[string]publicKey{}
+	rows, err := tx.Query(tx.Context(), `SELECT kid, private_key, public_key, retired_at, drop_after FROM identity_keys ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid`)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			kid, privB64, pubB64 string
+			retired, drop        *int64
+		)
+		if err := rows.Scan(&kid, &privB64, &pubB64, &retired, &drop); err != nil {
+			return nil, nil, nil, err
+		}
+		pub, err := base64.StdEncoding.DecodeString(pubB64)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, nil, nil, fault.New(fault.Internal, "identity: corrupt public key %s", kid)
+		}
+		pk := publicKey{key: ed25519.PublicKey(pub)}
+		if drop != nil {
+			if *drop < now {
+				continue
+			}
+			pk.dropAfter = *drop
+		}
+		public[kid] = pk
+		order = append(order, kid)
+		if retired == nil && current == nil {
+			seed, err := base64.StdEncoding.DecodeString(privB64)
+			if err != nil || len(seed) != ed25519.SeedSize {
+				return nil, nil, nil, fault.New(fault.Internal, "identity: corrupt private key %s", kid)
+			}
+			if current, err = newSigningKey(kid, ed25519.NewKeyFromSeed(seed)); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	return current, public, order, nil
 }
 
 // signer returns the current key, reloading when stale.

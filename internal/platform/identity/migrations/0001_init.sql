@@ -28,9 +28,11 @@ CREATE TABLE identity_users (
     updated_at    BIGINT NOT NULL
 );
 
--- One live code per (user, purpose): confirm or reset. code_hash is
--- SHA-256(user id, purpose, code); attempts counts wrong tries.
+-- One live code per (user, purpose): confirm or reset; a new code replaces
+-- the old one. id names the code (in the mail's dedupe key); code_hash is
+-- SHA-256(user id, purpose, code); attempts counts wrong tries (locked at 5).
 CREATE TABLE identity_codes (
+    id         TEXT NOT NULL UNIQUE,
     user_id    TEXT NOT NULL REFERENCES identity_users (id) ON DELETE CASCADE,
     purpose    TEXT NOT NULL CHECK (purpose IN ('confirm', 'reset')),
     code_hash  TEXT NOT NULL,
