@@ -9,10 +9,8 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/config"
-	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/node"
 )
-
-func adminKeys(st *store.Store) *authz.AdminKeys { return authz.NewAdminKeys(st.App(authz.Schema)) }
 
 func (c *cli) adminKeyCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -41,8 +39,8 @@ func (c *cli) adminKeyCreateCommand() *cobra.Command {
 		Short: "Create an admin API key and print its secret (shown this once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd, func(ctx context.Context, _ *config.Config, st *store.Store) error {
-				key, secret, err := adminKeys(st).Create(ctx, name)
+			return c.withIdentity(cmd, func(ctx context.Context, _ *config.Config, id *node.Identity) error {
+				key, secret, err := id.AdminKeys.Create(ctx, name)
 				if err != nil {
 					return err
 				}
@@ -75,8 +73,8 @@ func (c *cli) adminKeyListCommand() *cobra.Command {
 --json one object {"items": [{"key_id", "name", "created_at", "revoked_at"}]}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd, func(ctx context.Context, _ *config.Config, st *store.Store) error {
-				keys, err := adminKeys(st).List(ctx)
+			return c.withIdentity(cmd, func(ctx context.Context, _ *config.Config, id *node.Identity) error {
+				keys, err := id.AdminKeys.List(ctx)
 				if err != nil {
 					return err
 				}
@@ -107,8 +105,8 @@ func (c *cli) adminKeyRevokeCommand() *cobra.Command {
 		Short: "Revoke an admin API key (it stops working at once on this node, within seconds on others)",
 		Args:  exactArgs(1, "KEY_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withStore(cmd, func(ctx context.Context, _ *config.Config, st *store.Store) error {
-				if err := adminKeys(st).Revoke(ctx, args[0]); err != nil {
+			return c.withIdentity(cmd, func(ctx context.Context, _ *config.Config, id *node.Identity) error {
+				if err := id.AdminKeys.Revoke(ctx, args[0]); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(c.stdout, "admin key %s revoked\n", args[0])

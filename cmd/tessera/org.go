@@ -5,22 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tessera-dev/tessera/internal/platform/config"
-	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/node"
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
-	"github.com/tessera-dev/tessera/internal/platform/store"
 )
-
-// orgService opens the organizations service on st, emitting into its event
-// log as the node does.
-func orgService(cfg *config.Config, st *store.Store) *orgs.Service {
-	log := events.New(st, events.Options{Retention: time.Duration(cfg.Events.Retention)})
-	return orgs.New(st, log, orgs.Options{})
-}
 
 func (c *cli) orgCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -48,8 +39,8 @@ token issuer, so that tokens naming it resolve to this org.`,
 			if owner == "" {
 				return errors.New("org create: --owner USER_ID is required (the org's first owner)")
 			}
-			return c.withStore(cmd, func(ctx context.Context, cfg *config.Config, st *store.Store) error {
-				o, err := orgService(cfg, st).CreateOrg(ctx, args[0], externalID, owner)
+			return c.withIdentity(cmd, func(ctx context.Context, cfg *config.Config, id *node.Identity) error {
+				o, err := id.Orgs.CreateOrg(ctx, args[0], externalID, owner)
 				if err != nil {
 					return err
 				}
@@ -89,8 +80,8 @@ A page holds --limit orgs (at most 500); when there are more, pass
 			if limit < 1 || limit > orgs.MaxPageSize {
 				return fmt.Errorf("org list: --limit must be between 1 and %d", orgs.MaxPageSize)
 			}
-			return c.withStore(cmd, func(ctx context.Context, cfg *config.Config, st *store.Store) error {
-				items, next, err := orgService(cfg, st).ListOrgs(ctx, "", limit, cursor)
+			return c.withIdentity(cmd, func(ctx context.Context, cfg *config.Config, id *node.Identity) error {
+				items, next, err := id.Orgs.ListOrgs(ctx, "", limit, cursor)
 				if err != nil {
 					return err
 				}

@@ -13,13 +13,12 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/node"
-	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
-// withStore loads the configuration, opens the configured store and migrates
+// withIdentity loads the configuration, opens the configured store and migrates
 // it (so that a fresh data directory works), runs f and closes the store.
 // The platform's own errors come back as one readable line (see plain).
-func (c *cli) withStore(cmd *cobra.Command, f func(ctx context.Context, cfg *config.Config, st *store.Store) error) (err error) {
+func (c *cli) withIdentity(cmd *cobra.Command, f func(ctx context.Context, cfg *config.Config, id *node.Identity) error) (err error) {
 	cfg, err := c.loadConfig(cmd)
 	if err != nil {
 		return err
@@ -38,7 +37,11 @@ func (c *cli) withStore(cmd *cobra.Command, f func(ctx context.Context, cfg *con
 	if err := node.Migrate(ctx, st, c.registry, log); err != nil {
 		return err
 	}
-	return plain(f(ctx, cfg, st))
+	id, err := node.OpenIdentity(cfg, st)
+	if err != nil {
+		return err
+	}
+	return plain(f(ctx, cfg, id))
 }
 
 // plain turns a fault into its client-safe message and its bad fields

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
-	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/node"
 )
 
 // maxLevel is the highest member level (levelOnEntity).
@@ -77,10 +78,13 @@ levelOnEntity (--level, 0–1,000,000), iat, exp and nbf (--not-before).`,
 					return err
 				}
 			} else {
-				err := c.withStore(cmd, func(ctx context.Context, cfg *config.Config, st *store.Store) error {
-					ks := identity.NewKeySet(st, identity.KeyOptions{Issuer: cfg.PublicURL})
+				err := c.withIdentity(cmd, func(ctx context.Context, cfg *config.Config, id *node.Identity) error {
 					var err error
-					token, err = ks.Mint(ctx, identity.Claims{UserID: f.user, TTL: f.ttl, NotBefore: nbf})
+					claims := identity.Claims{UserID: f.user, OrgID: f.org, TTL: f.ttl, NotBefore: nbf}
+					if cmd.Flags().Changed("scopes") {
+						claims.Scopes = strings.Fields(f.scopes)
+					}
+					token, err = id.Keys.Mint(ctx, claims)
 					return err
 				})
 				if err != nil {
@@ -139,15 +143,10 @@ func (f *mintFlags) check(cmd *cobra.Command) (time.Time, error) {
 		}
 		return nbf, nil
 	}
-	// identity.Claims (what KeySet.Mint signs) has no org_id, scope or level
-	// claim yet: refuse rather than mint a token that silently lacks them.
-	switch {
-	case f.org != "":
-		return fail("--org is not supported for platform tokens yet (identity.Claims has no org_id)")
-	case f.scopes != "":
-		return fail("--scopes is not supported for platform tokens yet (identity.Claims has no scope)")
-	case levelSet:
-		return fail("--level applies with --entity; a platform token's level is the user's org membership")
+	// A platform token's level is the user's membership, read at request
+	// time: refuse rather than mint a token that silently lacks it.
+	if levelSet {
+		return fail("--level applies with --entity; a platform token's level is the user's org membership (tessera org …, PUT /orgs/{id}/members/{user})")
 	}
 	return nbf, nil
 }

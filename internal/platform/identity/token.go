@@ -33,6 +33,12 @@ type Claims struct {
 	Email      string
 	ClientID   string
 	Attributes map[string]string // in the token as "custom:<name>"
+	// OrgID, when set, is the org the token was minted for ("org_id"); the
+	// authorizer still requires a membership in it.
+	OrgID string
+	// Scopes, when not nil, restrict the token ("scope", space-separated;
+	// an empty list is a token with no scope at all).
+	Scopes []string
 	// TTL is the lifetime given to Mint: 0 means DefaultAccessTTL; negative
 	// mints an already expired token (tests). At most KeyOptions.MaxTokenTTL.
 	TTL time.Duration
@@ -53,8 +59,8 @@ func invalid(cause string) error {
 }
 
 // Mint signs an access token for c with the current key: EdDSA, kid, typ
-// at+jwt; iss = Issuer, aud = Audience, sub, email, client_id, custom:*,
-// iat, exp, nbf (when set), jti, token_use "access".
+// at+jwt; iss = Issuer, aud = Audience, sub, email, client_id, org_id,
+// scope, custom:*, iat, exp, nbf (when set), jti, token_use "access".
 func (ks *KeySet) Mint(ctx context.Context, c Claims) (string, error) {
 	ttl := c.TTL
 	if ttl == 0 {
@@ -84,6 +90,12 @@ func (ks *KeySet) Mint(ctx context.Context, c Claims) (string, error) {
 	}
 	if !c.NotBefore.IsZero() {
 		claims["nbf"] = c.NotBefore
+	}
+	if c.OrgID != "" {
+		claims["org_id"] = c.OrgID
+	}
+	if c.Scopes != nil {
+		claims["scope"] = strings.Join(c.Scopes, " ")
 	}
 	for k, v := range c.Attributes {
 		claims[CustomPrefix+k] = v

@@ -37,7 +37,7 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 			t.Cleanup(func() { srv.Close(); _ = n.Close() })
 
 			token := func(user string) string {
-				tok, err := n.keys.Mint(context.Background(), identity.Claims{UserID: user})
+				tok, err := n.id.Keys.Mint(context.Background(), identity.Claims{UserID: user})
 				if err != nil {
 					t.Fatal(err)
 				}

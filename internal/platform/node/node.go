@@ -54,8 +54,7 @@ type Node struct {
 	jobs    *jobs.Runner
 	mail    *mail.Outbox
 	hub     *realtime.Hub
-	keys    *identity.KeySet
-	orgs    *orgs.Service
+	id      *Identity
 	auth    *authz.Authorizer
 	edge    *httpapi.Server
 	closers []func() error // run last first by Close
@@ -84,16 +83,16 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		}
 	}
 
-	n.events = events.New(st, events.Options{Retention: time.Duration(cfg.Events.Retention)})
+	if n.id, err = OpenIdentity(cfg, st); err != nil {
+		return nil, err
+	}
+	n.events, n.mail = n.id.Events, n.id.Mail
 	jobOpts := opts.Jobs
 	jobOpts.Logger = log
 	if jobOpts.MaxAttempts == 0 {
 		jobOpts.MaxAttempts = cfg.Jobs.MaxAttempts
 	}
 	if n.jobs, err = jobs.New(st, n.events, jobOpts); err != nil {
-		return nil, err
-	}
-	if n.mail, err = openMail(cfg, st, n.events); err != nil {
 		return nil, err
 	}
 	if err := n.jobs.Register(n.mail.DeliveryHandler()); err != nil {
