@@ -28,6 +28,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
@@ -52,6 +53,7 @@ type Deps struct {
 	Jobs   *jobs.Runner
 	Mail   *mail.Outbox
 	Orgs   *orgs.Service
+	Users  *identity.Pool
 }
 
 // Admin serves the admin API. Build it with New and Register it.
@@ -61,11 +63,12 @@ type Admin struct {
 	jobs   *jobs.Runner
 	mail   *mail.Outbox
 	orgs   *orgs.Service
+	users  *identity.Pool
 }
 
 // New returns the admin API over d. Every field of d is required.
 func New(d Deps) *Admin {
-	return &Admin{db: d.Store.App(events.Schema), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs}
+	return &Admin{db: d.Store.App(events.Schema), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs, users: d.Users}
 }
 
 // Register adds the admin operations to api, the root API: their paths are
@@ -77,6 +80,7 @@ func (a *Admin) Register(api huma.API) {
 	a.registerJobs(g)
 	a.registerMails(g)
 	a.registerOrgs(g)
+	a.registerUsers(g)
 }
 
 // requireAdmin is a Huma middleware answering 401 to an anonymous request

@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
@@ -46,7 +47,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if err := jobs.Migrate(ctx, st, nil); err != nil {
 		t.Fatalf("jobs.Migrate: %v", err)
 	}
-	if err := st.Migrate(ctx, mail.Migrations(), orgs.Migrations()); err != nil {
+	if err := st.Migrate(ctx, mail.Migrations(), orgs.Migrations(), identity.Migrations()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	log := events.New(st, events.Options{})
@@ -66,7 +67,11 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if err := runner.Register(outbox.DeliveryHandler()); err != nil {
 		t.Fatalf("register delivery: %v", err)
 	}
-	e := &env{st: st, deps: Deps{Store: st, Events: log, Jobs: runner, Mail: outbox, Orgs: orgs.New(st, log, orgs.Options{})}}
+	users, err := identity.NewPool(st, identity.NewKeySet(st, identity.KeyOptions{Issuer: "http://tessera.test"}), log, outbox, identity.PoolOptions{})
+	if err != nil {
+		t.Fatalf("identity.NewPool: %v", err)
+	}
+	e := &env{st: st, deps: Deps{Store: st, Events: log, Jobs: runner, Mail: outbox, Orgs: orgs.New(st, log, orgs.Options{}), Users: users}}
 	e.admin = New(e.deps)
 	edge := httpapi.New(httpapi.Options{Title: "test", Version: "0", Logger: slog.New(slog.DiscardHandler)})
 	e.admin.Register(edge.API())
@@ -235,6 +240,10 @@ var routes = []struct{ method, path, body string }{
 	{http.MethodGet, "/admin/orgs", ""},
 	{http.MethodGet, "/admin/orgs/x", ""},
 	{http.MethodPatch, "/admin/orgs/x", `{"name":"n"}`},
+	{http.MethodGet, "/admin/users", ""},
+	{http.MethodGet, "/admin/users/x", ""},
+	{http.MethodPatch, "/admin/users/x", `{"disabled":true}`},
+	{http.MethodPost, "/admin/users/x/password-reset", ""},
 }
 
 func TestOnlyAdmins(t *testing.T) {
@@ -530,5 +539,39 @@ func TestPatchOrg(t *testing.T) {
 		if r := e.do(t, "admin", http.MethodPatch, "/admin/orgs/nope", `{"name":"x"}`); r.status != http.StatusNotFound {
 			t.Errorf("patch unknown = %d %s", r.status, r.raw)
 		}
+	})
+}
+
+func TestUsers(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		u, err := e.deps.Users.CreateUser(context.Background(), "Grace@Example.com", "correct horse battery staple", "Grace", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.get(t, "/admin/users?q=grace", 200); len(items(t, r)) != 1 {
+			t.Errorf("search: %s", r.raw)
+		}
+		if r := e.get(t, "/admin/users/"+u.ID, 200); r.body["email"] != "grace@example.com" {
+			t.Errorf("get: %s", r.raw)
+		}
+		e.get(t, "/admin/users/nope", 404)
+		if r := e.do(t, "admin", http.MethodPatch, "/admin/users/"+u.ID, `{"disabled":true}`); r.status != 200 || r.body["disabled"] != true {
+			t.Errorf("disable: %d %s", r.status, r.raw)
+		}
+		if r := e.do(t, "admin", http.MethodPatch, "/admin/users/"+u.ID, `{"disabled":"yes"}`); r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
+			t.Errorf("bad body: %d %s", r.status, r.raw)
+		}
+		if r := e.do(t, "admin", http.MethodPost, "/admin/users/"+u.ID+"/password-reset", ""); r.status != http.StatusConflict {
+			t.Errorf("password reset of a disabled user: %d %s, want 409", r.status, r.raw)
+		}
+		if r := e.do(t, "admin", http.MethodPatch, "/admin/users/"+u.ID, `{"disabled":false}`); r.status != 200 || r.body["disabled"] == true {
+			t.Errorf("enable: %d %s", r.status, r.raw)
+		}
+		if r := e.do(t, "admin", http.MethodPost, "/admin/users/"+u.ID+"/password-reset", ""); r.status != http.StatusAccepted {
+			t.Errorf("password reset: %d %s", r.status, r.raw)
+		}
+		e.get(t, "/admin/users?limit=0", http.StatusUnprocessableEntity)
 	})
 }
