@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -42,5 +43,36 @@ func TestUserCommands(t *testing.T) {
 	}
 	if code, _, errOut := run("user", "disable", "no-such-user"); code != 1 || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("unknown user: %d %q", code, errOut)
+	}
+}
+
+func TestKeysRotate(t *testing.T) {
+	t.Parallel()
+	dd := []string{"--data-dir", t.TempDir()}
+	mint := func() string {
+		code, out, errOut := runCLI(t, nil, append([]string{"token", "mint", "--user", "u1"}, dd...)...)
+		if code != 0 {
+			t.Fatalf("mint: %q", errOut)
+		}
+		return out
+	}
+	kid := func(token string) string {
+		header, _, _ := strings.Cut(token, ".")
+		b, err := base64.RawURLEncoding.DecodeString(header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct{ Kid string }
+		if err := json.Unmarshal(b, &h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Kid
+	}
+	before := kid(mint())
+	if code, out, errOut := runCLI(t, nil, append([]string{"keys", "rotate"}, dd...)...); code != 0 || !strings.HasPrefix(out, "signing key rotated") {
+		t.Fatalf("rotate: %d %q %q", code, out, errOut)
+	}
+	if after := kid(mint()); after == before || after == "" {
+		t.Fatalf("kid after rotation %q, before %q", after, before)
 	}
 }
