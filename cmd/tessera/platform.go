@@ -37,7 +37,7 @@ func (c *cli) withIdentity(cmd *cobra.Command, f func(ctx context.Context, cfg *
 	if err := node.Migrate(ctx, st, c.registry, log); err != nil {
 		return err
 	}
-	id, err := node.OpenIdentity(cfg, st)
+	id, err := node.OpenIdentity(cfg, st, c.registry.Clients())
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
@@ -37,6 +38,9 @@ type App struct {
 	// Migrations holds the app's numbered SQL files (see store.MigrationSet);
 	// nil when the app has no tables.
 	Migrations fs.FS
+	// Clients are the app's client_ids of the user pool (e.g.
+	// restaurants-staff) with the attributes sign-up may set through them.
+	Clients []identity.Client
 	// Mount wires the app into a running server: it builds the app's service
 	// on env.DB and registers its routes on env.API and its raw endpoints
 	// (websockets, streamed downloads) with env.Handle.
@@ -123,6 +127,15 @@ func (r *Registry) MigrationSets() []store.MigrationSet {
 		}
 	}
 	return sets
+}
+
+// Clients returns the user-pool clients of every registered app.
+func (r *Registry) Clients() []identity.Client {
+	var clients []identity.Client
+	for _, a := range r.apps {
+		clients = append(clients, a.Clients...)
+	}
+	return clients
 }
 
 // Router is where apps register: the HTTP edge implements it.

@@ -89,6 +89,15 @@ type Records struct {
 // Auth configures external token issuers.
 type Auth struct {
 	Issuers []Issuer `koanf:"issuers" json:"issuers"`
+	Argon2  Argon2   `koanf:"argon2" json:"argon2"`
+}
+
+// Argon2 are the argon2id parameters of new password hashes; a user's hash
+// is upgraded at their next sign-in when they change.
+type Argon2 struct {
+	Time    uint32 `koanf:"time" json:"time"`
+	Memory  uint32 `koanf:"memory" json:"memory"` // KiB
+	Threads uint8  `koanf:"threads" json:"threads"`
 }
 
 // Issuer is an external token issuer accepted by the authorizer.
@@ -148,6 +157,11 @@ func Load(src Sources) (*Config, error) {
 	}
 	if err := k.Set("jobs.max_attempts", 8); err != nil {
 		return nil, err
+	}
+	for key, v := range map[string]int{"auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {
+		if err := k.Set(key, v); err != nil {
+			return nil, err
+		}
 	}
 	if src.File != "" {
 		if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {

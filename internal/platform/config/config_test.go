@@ -136,6 +136,8 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "retention not a duration", environ: []string{"TESSERA_EVENTS_RETENTION=week"}, key: "events.retention"},
 		{name: "max attempts", args: []string{"--jobs-max-attempts", "0"}, key: "jobs.max_attempts"},
 		{name: "max attempts not a number", environ: []string{"TESSERA_JOBS_MAX_ATTEMPTS=many"}, key: "jobs.max_attempts"},
+		{name: "argon2 memory", args: []string{"--auth-argon2-memory", "64"}, key: "auth.argon2.memory"},
+		{name: "argon2 threads", environ: []string{"TESSERA_AUTH_ARGON2_THREADS=0"}, key: "auth.argon2.threads"},
 		{name: "unknown file key", yaml: "adr: ':1'\n", key: "adr"},
 		{name: "issuer without audience", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      jwks_url: https://i/jwks\n      claims: {user: sub}\n", key: "auth.issuers[0]"},
 		{name: "issuer hs256", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      audience: a\n      key_file: k.pem\n      algorithms: [HS256]\n      claims: {user: sub}\n", key: "auth.issuers[0]"},

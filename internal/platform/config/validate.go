@@ -57,6 +57,14 @@ func (c *Config) validate(knownApps []string) error {
 	if c.Jobs.MaxAttempts < 1 || c.Jobs.MaxAttempts > 100 {
 		return errorf("jobs.max_attempts", "must be between 1 and 100, got %d", c.Jobs.MaxAttempts)
 	}
+	switch a := c.Auth.Argon2; {
+	case a.Time < 1 || a.Time > 10:
+		return errorf("auth.argon2.time", "must be between 1 and 10, got %d", a.Time)
+	case a.Memory < 8*1024 || a.Memory > 4*1024*1024:
+		return errorf("auth.argon2.memory", "must be between 8192 and 4194304 KiB, got %d", a.Memory)
+	case a.Threads < 1 || a.Threads > 16:
+		return errorf("auth.argon2.threads", "must be between 1 and 16, got %d", a.Threads)
+	}
 	for i, iss := range c.Auth.Issuers {
 		if err := iss.validate(knownApps); err != nil {
 			return errorf(fmt.Sprintf("auth.issuers[%d]", i), "%v", err)

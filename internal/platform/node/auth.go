@@ -36,15 +36,18 @@ type Identity struct {
 
 // OpenIdentity builds the identity services of cfg on st (migrated): the
 // event log, the mail outbox, the signing keys (issuer: public_url), the
-// user pool, the organizations and the admin keys.
-func OpenIdentity(cfg *config.Config, st *store.Store) (*Identity, error) {
+// user pool (with the apps' clients and the configured argon2id cost), the
+// organizations and the admin keys.
+func OpenIdentity(cfg *config.Config, st *store.Store, clients []identity.Client) (*Identity, error) {
 	log := events.New(st, events.Options{Retention: time.Duration(cfg.Events.Retention)})
 	outbox, err := openMail(cfg, st, log)
 	if err != nil {
 		return nil, err
 	}
 	keys := identity.NewKeySet(st, identity.KeyOptions{Issuer: cfg.PublicURL})
-	users, err := identity.NewPool(st, keys, log, outbox, identity.PoolOptions{})
+	argon := identity.DefaultArgon2
+	argon.Time, argon.Memory, argon.Threads = cfg.Auth.Argon2.Time, cfg.Auth.Argon2.Memory, cfg.Auth.Argon2.Threads
+	users, err := identity.NewPool(st, keys, log, outbox, identity.PoolOptions{Clients: clients, Argon2: argon})
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		}
 	}
 
-	if n.id, err = OpenIdentity(cfg, st); err != nil {
+	if n.id, err = OpenIdentity(cfg, st, registry.Clients()); err != nil {
 		return nil, err
 	}
 	n.events, n.mail = n.id.Events, n.id.Mail
