@@ -556,25 +556,34 @@ func (p *Pool) confirm(ctx context.Context, email, code string) error {
 	if err != nil {
 		return err
 	}
+	return p.withCode(ctx, e, purposeConfirm, code, func(ctx context.Context, tx *store.Tx, u userRow) error {
+		now := p.now().Unix()
+		if _, err := tx.Exec(ctx, `UPDATE identity_users SET confirmed_at = ?, updated_at = ? WHERE id = ? AND confirmed_at IS NULL`, now, now, u.ID); err != nil {
+			return err
+		}
+		return p.emit(ctx, tx, EventUserConfirmed, u.ID, map[string]any{"email": u.Email})
+	})
+}
+
+// withCode runs fn, in one transaction, for the user of email once code is
+// their valid code for purpose (using it up). A wrong, expired or locked
+// code and an unknown email all return errBadCode, alike.
+func (p *Pool) withCode(ctx context.Context, email, purpose, code string, fn func(context.Context, *store.Tx, userRow) error) error {
 	ok := false
-	err = p.db.InTx(ctx, func(tx *store.Tx) error {
+	err := p.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
 		ok = false
-		u, err := p.userBy(ctx, tx, "email", e)
+		u, err := p.userBy(ctx, tx, "email", email)
 		if fault.Is(err, fault.NotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if ok, err = p.useCode(ctx, tx, u.ID, purposeConfirm, code); err != nil || !ok {
+		if ok, err = p.useCode(ctx, tx, u.ID, purpose, code); err != nil || !ok {
 			return err
 		}
-		now := p.now().Unix()
-		if _, err := tx.Exec(ctx, `UPDATE identity_users SET confirmed_at = ?, updated_at = ? WHERE id = ? AND confirmed_at IS NULL`, now, now, u.ID); err != nil {
-			return err
-		}
-		return p.emit(ctx, tx, EventUserConfirmed, u.ID, map[string]any{"email": u.Email})
+		return fn(ctx, tx, u)
 	})
 	if err != nil {
 		return err
@@ -651,20 +660,7 @@ func (p *Pool) reset(ctx context.Context, email, code, password string) error {
 	if err != nil {
 		return err
 	}
-	ok := false
-	err = p.db.InTx(ctx, func(tx *store.Tx) error {
-		ctx := tx.Context()
-		ok = false
-		u, err := p.userBy(ctx, tx, "email", e)
-		if fault.Is(err, fault.NotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if ok, err = p.useCode(ctx, tx, u.ID, purposeReset, code); err != nil || !ok {
-			return err
-		}
+	return p.withCode(ctx, e, purposeReset, code, func(ctx context.Context, tx *store.Tx, u userRow) error {
 		now := p.now().Unix()
 		if _, err := tx.Exec(ctx, `UPDATE identity_users SET password_hash = ?, confirmed_at = COALESCE(confirmed_at, ?), updated_at = ? WHERE id = ?`, hash, now, now, u.ID); err != nil {
 			return err
@@ -674,13 +670,6 @@ func (p *Pool) reset(ctx context.Context, email, code, password string) error {
 		}
 		return p.emit(ctx, tx, EventUserPasswordChanged, u.ID, map[string]any{"via": "reset"})
 	})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errBadCode
-	}
-	return nil
 }
 
 // SetDisabled disables (revoking every refresh token: the user's access
