@@ -74,13 +74,26 @@ func New(d Deps) *Admin {
 // Register adds the admin operations to api, the root API: their paths are
 // under Prefix. Operation ids start with "admin-".
 func (a *Admin) Register(api huma.API) {
-	g := huma.NewGroup(api, Prefix)
-	g.UseMiddleware(requireAdmin(g))
+	g := Group(api, "")
 	a.registerEvents(g)
 	a.registerJobs(g)
 	a.registerMails(g)
 	a.registerOrgs(g)
 	a.registerUsers(g)
+}
+
+// Group returns the admin API under Prefix + "/" + app (Prefix itself for
+// ""), where every operation answers 401 to anonymous requests and 403 to
+// principals that are not admins: apps add their collections
+// (/admin/<app>/<collection>) on it.
+func Group(api huma.API, app string) huma.API {
+	prefix := Prefix
+	if app != "" {
+		prefix += "/" + app
+	}
+	g := huma.NewGroup(api, prefix)
+	g.UseMiddleware(requireAdmin(g))
+	return g
 }
 
 // requireAdmin is a Huma middleware answering 401 to an anonymous request

@@ -19,6 +19,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tessera-dev/tessera/internal/platform/admin"
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/config"
@@ -70,6 +71,9 @@ type Env struct {
 	Auth *authz.Authorizer
 	// API registers typed operations; their paths are under /<name>.
 	API huma.API
+	// Admin registers the app's admin collections: paths under
+	// /admin/<name>, for admin API keys only.
+	Admin huma.API
 	// Handle registers a raw handler; the pattern's path must be under /<name>/.
 	Handle func(pattern string, h http.Handler)
 	// Config is the effective configuration (read only).
@@ -141,6 +145,7 @@ func (r *Registry) Clients() []identity.Client {
 // Router is where apps register: the HTTP edge implements it.
 type Router interface {
 	Group(prefix string) huma.API
+	API() huma.API
 	Handle(pattern string, h http.Handler)
 }
 
@@ -172,6 +177,7 @@ func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, ro
 			Blobs:  p.Blobs,
 			Auth:   p.Auth,
 			API:    router.Group(prefix),
+			Admin:  admin.Group(router.API(), a.Name),
 			Handle: prefixedHandle(a.Name, router),
 			Config: cfg,
 			Log:    log.With("app", a.Name),

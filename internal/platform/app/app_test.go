@@ -36,6 +36,7 @@ func TestRegistryRefusesBadDeclarations(t *testing.T) {
 type recordingRouter struct{ patterns []string }
 
 func (r *recordingRouter) Group(string) huma.API { return nil }
+func (r *recordingRouter) API() huma.API         { return nil }
 func (r *recordingRouter) Handle(pattern string, _ http.Handler) {
 	r.patterns = append(r.patterns, pattern)
 }

@@ -129,3 +129,48 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 		})
 	}
 }
+
+// TestAppAdminCollection: an app's admin collection answers admin keys only.
+func TestAppAdminCollection(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, store.EngineSQLite)
+	reg, err := app.NewRegistry(notesApp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(context.Background(), cfg, reg, slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(n.Handler())
+	t.Cleanup(func() { srv.Close(); _ = n.Close() })
+	key, secret, err := n.id.AdminKeys.Create(context.Background(), "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := n.id.Keys.Mint(context.Background(), identity.Claims{UserID: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		auth   func(*http.Request)
+		status int
+	}{
+		{"anonymous", func(*http.Request) {}, http.StatusUnauthorized},
+		{"platform token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }, http.StatusForbidden},
+		{"admin key", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) }, http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/notes/notes", nil)
+		c.auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.status)
+		}
+	}
+}

@@ -40,6 +40,12 @@ type noteOutput struct {
 	}
 }
 
+type adminNotesOutput struct {
+	Body struct {
+		Count int `json:"count"`
+	}
+}
+
 // notesApp is a small app with a table, a typed route and a raw route.
 func notesApp() app.App {
 	return app.App{
@@ -71,6 +77,12 @@ func notesApp() app.App {
 			if err != nil {
 				return err
 			}
+			// Admins list every note under /admin/notes/notes.
+			huma.Get(env.Admin, "/notes", func(ctx context.Context, _ *struct{}) (*adminNotesOutput, error) {
+				out := &adminNotesOutput{}
+				err := env.DB.QueryRow(ctx, "SELECT count(*) FROM notes_notes").Scan(&out.Body.Count)
+				return out, err
+			}, func(op *huma.Operation) { op.OperationID = "admin-notes-list" })
 			// A live feed of notes, resumable with ?since=<cursor>.
 			env.Hub.Route("notes", func(events.Event) []string { return []string{"notes"} })
 			env.Handle("GET /notes/feed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

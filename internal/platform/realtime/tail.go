@@ -8,20 +8,44 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/events"
 )
 
+// Settling: after a wake-up the tailer reads again after settleFirst, then
+// at doubling intervals up to settleLast. An event the wake-up announced may
+// not be readable at once: on Postgres the log returns an event only when
+// every older transaction on the server has ended (events.Log.Read), so the
+// first read can come too early; without these re-reads it would wait for
+// the next wake-up or poll.
+const (
+	settleFirst = 20 * time.Millisecond
+	settleLast  = 1280 * time.Millisecond
+)
+
 // tail is the node's one tailer: it reads the log from the hub's cursor
-// whenever woken (Notify, Redis, poll) and dispatches each event in order.
+// whenever woken (Notify, Redis, poll, and the settling re-reads after a
+// wake-up) and dispatches each event in order.
 func (h *Hub) tail() {
 	defer h.wg.Done()
 	poll := time.NewTicker(h.opts.PollInterval)
 	defer poll.Stop()
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	var next time.Duration // the next settling pause; 0 when not settling
 	for {
 		select {
 		case <-h.ctx.Done():
+			settle.Stop()
 			return
 		case <-h.wake:
+			next = settleFirst
+		case <-settle.C:
+			next *= 2
 		case <-poll.C:
 		}
 		h.drain(h.ctx)
+		if next > 0 && next <= settleLast {
+			settle.Reset(next)
+		} else {
+			next = 0
+		}
 	}
 }
 
