@@ -65,4 +65,3 @@ func BenchmarkSignIn(b *testing.B) {
 		})
 	}
 }
-
