@@ -597,32 +597,19 @@ func (p *Pool) withCode(ctx context.Context, email, purpose, code string, fn fun
 // resend mails a new confirmation code to an unconfirmed, enabled user;
 // otherwise it does nothing, and answers the same.
 func (p *Pool) resend(ctx context.Context, ip, email string) error {
-	if err := p.mailIP.allow(ip, p.now()); err != nil {
-		return err
-	}
-	e, err := NormalizeEmail("body.email", email)
-	if err != nil {
-		return err
-	}
-	if err := p.mailAddress.allow(e, p.now()); err != nil {
-		return err
-	}
-	return p.db.InTx(ctx, func(tx *store.Tx) error {
-		ctx := tx.Context()
-		u, err := p.userBy(ctx, tx, "email", e)
-		if fault.Is(err, fault.NotFound) {
-			return nil
-		}
-		if err != nil || u.Confirmed || u.Disabled {
-			return err
-		}
-		return p.sendCode(ctx, tx, u.User, purposeConfirm)
-	})
+	return p.mailCode(ctx, ip, email, purposeConfirm, func(u userRow) bool { return !u.Confirmed && !u.Disabled })
 }
 
 // forgot mails a reset code to an enabled user; otherwise it does nothing,
 // and answers the same.
 func (p *Pool) forgot(ctx context.Context, ip, email string) error {
+	return p.mailCode(ctx, ip, email, purposeReset, func(u userRow) bool { return !u.Disabled })
+}
+
+// mailCode mails a new code for purpose to the user of email when wanted
+// says so, after the per-IP and per-address limits; an unknown email or an
+// unwanted user does nothing and answers the same.
+func (p *Pool) mailCode(ctx context.Context, ip, email, purpose string, wanted func(userRow) bool) error {
 	if err := p.mailIP.allow(ip, p.now()); err != nil {
 		return err
 	}
@@ -639,10 +626,10 @@ func (p *Pool) forgot(ctx context.Context, ip, email string) error {
 		if fault.Is(err, fault.NotFound) {
 			return nil
 		}
-		if err != nil || u.Disabled {
+		if err != nil || !wanted(u) {
 			return err
 		}
-		return p.sendCode(ctx, tx, u.User, purposeReset)
+		return p.sendCode(ctx, tx, u.User, purpose)
 	})
 }
 

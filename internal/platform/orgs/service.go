@@ -484,6 +484,13 @@ func (s *Service) removeMember(ctx context.Context, p authz.Principal, orgID, us
 }
 
 func (s *Service) listMembers(ctx context.Context, p authz.Principal, orgID string, limit int, cursor string) ([]Member, string, error) {
+	return listInOrg(ctx, s, p, orgID, limit, cursor, listMembers, func(m Member) string { return m.UserID })
+}
+
+// listInOrg is one page of an org's list for a caller with access to the
+// org: list reads up to n items after the cursor's key.
+func listInOrg[T any](ctx context.Context, s *Service, p authz.Principal, orgID string, limit int, cursor string,
+	list func(context.Context, store.Querier, string, string, int) ([]T, error), key func(T) string) ([]T, string, error) {
 	after, limit, err := page(limit, cursor)
 	if err != nil {
 		return nil, "", err
@@ -491,11 +498,11 @@ func (s *Service) listMembers(ctx context.Context, p authz.Principal, orgID stri
 	if _, err := access(ctx, s.db, p, orgID); err != nil {
 		return nil, "", err
 	}
-	items, err := listMembers(ctx, s.db, orgID, after, limit+1)
+	items, err := list(ctx, s.db, orgID, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := cut(items, limit, func(m Member) string { return m.UserID })
+	items, next := cut(items, limit, key)
 	return items, next, nil
 }
 
@@ -534,19 +541,7 @@ func (s *Service) createGroup(ctx context.Context, p authz.Principal, orgID, nam
 }
 
 func (s *Service) listGroups(ctx context.Context, p authz.Principal, orgID string, limit int, cursor string) ([]Group, string, error) {
-	after, limit, err := page(limit, cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := access(ctx, s.db, p, orgID); err != nil {
-		return nil, "", err
-	}
-	items, err := listGroups(ctx, s.db, orgID, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	items, next := cut(items, limit, func(g Group) string { return g.ID })
-	return items, next, nil
+	return listInOrg(ctx, s, p, orgID, limit, cursor, listGroups, func(g Group) string { return g.ID })
 }
 
 // putGroupMember adds a member of the org to one of its groups; added is
