@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -44,29 +43,14 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 				return tok
 			}
 			call := func(method, path, bearer, orgID, body string) (int, string) {
-				req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if bearer != "" {
-					req.Header.Set("Authorization", "Bearer "+bearer)
-				}
-				if orgID != "" {
-					req.Header.Set("X-Org-ID", orgID)
-				}
-				if body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				b, err := io.ReadAll(resp.Body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return resp.StatusCode, string(b)
+				return doWith(t, method, srv.URL+path, body, func(r *http.Request) {
+					if bearer != "" {
+						r.Header.Set("Authorization", "Bearer "+bearer)
+					}
+					if orgID != "" {
+						r.Header.Set("X-Org-ID", orgID)
+					}
+				})
 			}
 
 			tok := token("user-1")
@@ -108,19 +92,10 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			basic := func(path string) int {
-				req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-				req.SetBasicAuth(key.ID, secret)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_ = resp.Body.Close()
-				return resp.StatusCode
-			}
 			for _, path := range []string{"/admin/orgs", "/admin/events", "/admin/jobs", "/admin/mails"} {
-				if status := basic(path); status != http.StatusOK {
-					t.Errorf("admin key GET %s: %d", path, status)
+				status, body := doWith(t, "GET", srv.URL+path, "", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) })
+				if status != http.StatusOK {
+					t.Errorf("admin key GET %s: %d %s", path, status, body)
 				}
 			}
 			if status, _ := call("GET", "/admin/orgs", tok, "", ""); status != http.StatusForbidden {
@@ -161,16 +136,8 @@ func TestAppAdminCollection(t *testing.T) {
 		{"platform token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }, http.StatusForbidden},
 		{"admin key", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) }, http.StatusOK},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/notes/notes", nil)
-		c.auth(req)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != c.status {
-			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.status)
+		if status, body := doWith(t, "GET", srv.URL+"/admin/notes/notes", "", c.auth); status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.status)
 		}
 	}
 }

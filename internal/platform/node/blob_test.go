@@ -40,18 +40,11 @@ func TestSignedUploadEmitsObjectCreated(t *testing.T) {
 				t.Fatal(err)
 			}
 			url := srv.URL + signed[strings.Index(signed, blob.PathPrefix):]
-			req, err := http.NewRequest(http.MethodPut, url, strings.NewReader("quarterly numbers"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "text/plain")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("signed PUT: %d", resp.StatusCode)
+			status, body := doWith(t, http.MethodPut, url, "quarterly numbers", func(r *http.Request) {
+				r.Header.Set("Content-Type", "text/plain")
+			})
+			if status != http.StatusCreated {
+				t.Fatalf("signed PUT: %d %s", status, body)
 			}
 			select {
 			case e := <-created:

@@ -150,12 +150,21 @@ func testConfig(t *testing.T, engine store.Engine, extra ...string) *config.Conf
 
 func do(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
+	return doWith(t, method, url, body, nil)
+}
+
+// doWith is do with credentials or headers set by prepare (when not nil).
+func doWith(t *testing.T, method, url, body string, prepare func(*http.Request)) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if prepare != nil {
+		prepare(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

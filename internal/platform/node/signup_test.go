@@ -39,17 +39,13 @@ func TestSignUpToMe(t *testing.T) {
 			if status != http.StatusOK || json.Unmarshal([]byte(body), &tok) != nil || tok.AccessToken == "" || tok.RefreshToken == "" {
 				t.Fatalf("token: %d %s", status, body)
 			}
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/auth/me", nil)
-			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			status, body = doWith(t, "GET", srv.URL+"/auth/me", "", func(r *http.Request) {
+				r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			})
 			var me struct{ Email, Name string }
-			err = json.NewDecoder(resp.Body).Decode(&me)
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || err != nil || me.Email != "ada@example.com" || me.Name != "Ada" {
-				t.Fatalf("me: %d %+v %v", resp.StatusCode, me, err)
+			err := json.Unmarshal([]byte(body), &me)
+			if status != http.StatusOK || err != nil || me.Email != "ada@example.com" || me.Name != "Ada" {
+				t.Fatalf("me: %d %s %v", status, body, err)
 			}
 			if status, _ := do(t, "POST", srv.URL+"/auth/token", `{"grant_type":"password","email":"ada@example.com","password":"wrong password here"}`); status != http.StatusUnauthorized {
 				t.Errorf("wrong password: %d, want 401", status)
