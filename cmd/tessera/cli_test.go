@@ -8,13 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/store"
-	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
 )
 
 // runCLI runs the CLI in-process with an empty environment plus environ.
@@ -100,30 +98,7 @@ func TestServe(t *testing.T) {
 	for _, engine := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"serve", "--addr", freeAddr(t), "--data-dir", dir}
-			if engine == store.EnginePostgres {
-				args = append(args, "--database", storetest.DSN(t, engine))
-			} else {
-				args = append(args, "--database", "sqlite://"+filepath.ToSlash(filepath.Join(dir, "tessera.db")))
-			}
-			base := "http://" + args[2]
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan int, 1)
-			var errOut bytes.Buffer
-			go func() { done <- runContext(ctx, args, nil, io.Discard, &errOut) }()
-			t.Cleanup(func() {
-				stop()
-				select {
-				case code := <-done:
-					if code != 0 {
-						t.Errorf("serve exited %d: %s", code, errOut.String())
-					}
-				case <-time.After(30 * time.Second):
-					t.Error("serve did not stop within 30s of its context ending")
-				}
-			})
-			waitHealthy(t, base, done, &errOut)
+			base, _ := startServe(t, engine) // its cleanup checks the clean exit
 
 			for _, c := range []struct{ path, ctype, body string }{
 				{"/healthz", "application/json", `"ok"`},
