@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -32,11 +31,7 @@ var migrations embed.FS
 // Migrations returns the authorizer's migration line. Pass it to
 // store.Migrate after "platform"; open AdminKeys on store.App(Schema).
 func Migrations() store.MigrationSet {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded: cannot happen
-	}
-	return store.MigrationSet{Schema: Schema, FS: sub}
+	return store.Embedded(Schema, migrations, "migrations")
 }
 
 // AdminKey is an admin API key as listed (never its secret).

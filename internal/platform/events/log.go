@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,11 +27,7 @@ const Schema = "platform"
 // (platform_events) and grants apps' roles what Emit needs. Pass it to
 // store.Migrate before the apps' sets (jobs.Migrate does).
 func Migrations() store.MigrationSet {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists: a build defect
-	}
-	return store.MigrationSet{Schema: Schema, FS: sub}
+	return store.Embedded(Schema, migrationFiles, "migrations")
 }
 
 // DefaultRetention is how long events are kept when Options.Retention is 0.

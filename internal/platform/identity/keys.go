@@ -9,7 +9,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
-	"io/fs"
 	"sync"
 	"time"
 
@@ -52,11 +51,7 @@ var migrations embed.FS
 // Migrations returns the identity migration line (schema "identity"). Pass it
 // to store.Migrate after the platform's and mail's sets.
 func Migrations() store.MigrationSet {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists
-	}
-	return store.MigrationSet{Schema: Schema, FS: sub}
+	return store.Embedded(Schema, migrations, "migrations")
 }
 
 // PublicKeyer is what a verifier of platform tokens needs (the authorizer):

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	netmail "net/mail"
 	"strings"
 	"time"
@@ -31,11 +30,7 @@ var migrations embed.FS
 // the events and jobs tables. Pass it to store.Migrate after "platform" and
 // before the apps.
 func Migrations() store.MigrationSet {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded: cannot happen
-	}
-	return store.MigrationSet{Schema: Schema, FS: sub}
+	return store.Embedded(Schema, migrations, "migrations")
 }
 
 // Status is where a mail is in its life.

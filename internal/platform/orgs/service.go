@@ -14,7 +14,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
-	"io/fs"
 	"strings"
 	"time"
 	"unicode"
@@ -53,11 +52,7 @@ var migrationFiles embed.FS
 // Migrations returns the migration set of the orgs schema. Pass it to
 // store.Migrate after the platform's set (events.Migrations).
 func Migrations() store.MigrationSet {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists: a build defect
-	}
-	return store.MigrationSet{Schema: Schema, FS: sub}
+	return store.Embedded(Schema, migrationFiles, "migrations")
 }
 
 // Org is an organization.

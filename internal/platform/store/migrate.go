@@ -20,7 +20,7 @@ import (
 // starting with a letter, at most 40 bytes; "admin" and "apps" are reserved.
 // The app's tables are named with it as prefix (messaging_rooms).
 //
-// FS holds, at its root (use fs.Sub for a subdirectory), goose SQL files
+// FS holds, at its root (see Embedded for a subdirectory), goose SQL files
 // ("-- +goose Up" …) named NNNN_name.sql when one file serves both engines, or
 // NNNN_name.sqlite.sql and NNNN_name.postgres.sql when the engines must
 // differ. A version may exist for one engine only (Postgres grants, say). Two
@@ -40,6 +40,18 @@ import (
 type MigrationSet struct {
 	Schema string
 	FS     fs.FS
+}
+
+// Embedded returns schema's migration set from the directory dir of fsys,
+// typically an embed.FS declared with `//go:embed migrations/*.sql`. dir is
+// a constant of the caller, so an invalid one is a build defect: it panics
+// at start, never at run time.
+func Embedded(schema string, fsys fs.FS, dir string) MigrationSet {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(fmt.Sprintf("store: migrations of %s: %v", schema, err))
+	}
+	return MigrationSet{Schema: schema, FS: sub}
 }
 
 // schemaName is what a schema may be called: it becomes part of role, table
