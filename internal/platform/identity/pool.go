@@ -652,11 +652,18 @@ func (p *Pool) reset(ctx context.Context, email, code, password string) error {
 		if _, err := tx.Exec(ctx, `UPDATE identity_users SET password_hash = ?, confirmed_at = COALESCE(confirmed_at, ?), updated_at = ? WHERE id = ?`, hash, now, now, u.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, now, u.ID); err != nil {
+		if err := revokeSessions(ctx, tx, u.ID, now); err != nil {
 			return err
 		}
 		return p.emit(ctx, tx, EventUserPasswordChanged, u.ID, map[string]any{"via": "reset"})
 	})
+}
+
+// revokeSessions revokes every live refresh token of a user (signs them out
+// everywhere once their access tokens expire).
+func revokeSessions(ctx context.Context, tx *store.Tx, userID string, now int64) error {
+	_, err := tx.Exec(ctx, `UPDATE identity_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, now, userID)
+	return err
 }
 
 // SetDisabled disables (revoking every refresh token: the user's access
@@ -677,7 +684,7 @@ func (p *Pool) SetDisabled(ctx context.Context, id string, disabled bool) (User,
 		typ := EventUserEnabled
 		if disabled {
 			at, typ = &now, EventUserDisabled
-			if _, err := tx.Exec(ctx, `UPDATE identity_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, now, id); err != nil {
+			if err := revokeSessions(ctx, tx, id, now); err != nil {
 				return err
 			}
 		}
@@ -952,7 +959,7 @@ func (p *Pool) ForcePasswordReset(ctx context.Context, id string) error {
 		if u.Disabled {
 			return fault.New(fault.Conflict, "the user is disabled")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, p.now().Unix(), id); err != nil {
+		if err := revokeSessions(ctx, tx, id, p.now().Unix()); err != nil {
 			return err
 		}
 		return p.sendCode(ctx, tx, u.User, purposeReset)
