@@ -16,6 +16,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
@@ -26,7 +28,6 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
-	"github.com/tessera-dev/tessera/internal/platform/readiness"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -106,21 +107,12 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		return nil, err
 	}
 
-	n.hub, err = realtime.New(realtime.Options{
-		Source: n.events, Compare: events.CompareCursor,
-		RedisURL: cfg.Redis, AllowedOrigins: cfg.CORS.Origins, Logger: log,
-		PollInterval: opts.HubPollInterval,
-	})
-	if err != nil {
-		return nil, &config.Error{Key: "redis", Msg: err.Error()}
+	checks := []httpapi.Check{{Name: "database", Check: st.Ping}, {Name: "blobs", Check: blobs.Ping}}
+	if checks, err = n.openHub(opts, checks); err != nil {
+		return nil, err
 	}
 	n.events.OnCommit(func(events.Event) { n.hub.Notify() })
 
-	checks, closeChecks, err := readiness.Checks(cfg, st, blobs)
-	if err != nil {
-		return nil, err
-	}
-	n.closers = append(n.closers, closeChecks)
 	n.edge = httpapi.New(httpapi.Options{
 		Title:        "Tessera",
 		Version:      opts.Version,
@@ -148,6 +140,31 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	}
 	n.closers = append(n.closers, n.stopJobs)
 	return n, nil
+}
+
+// openHub builds the realtime hub, with one Redis client for its cross-node
+// wake-ups when Redis is configured; that client's ping joins checks.
+func (n *Node) openHub(opts Options, checks []httpapi.Check) ([]httpapi.Check, error) {
+	hubOpts := realtime.Options{
+		Source: n.events, Compare: events.CompareCursor,
+		AllowedOrigins: n.cfg.CORS.Origins, Logger: n.log,
+		PollInterval: opts.HubPollInterval,
+	}
+	if n.cfg.Redis != "" {
+		ropts, err := redis.ParseURL(n.cfg.Redis)
+		if err != nil {
+			return nil, &config.Error{Key: "redis", Msg: err.Error()}
+		}
+		rdb := redis.NewClient(ropts)
+		n.closers = append(n.closers, rdb.Close)
+		hubOpts.Redis = rdb
+		checks = append(checks, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
+	var err error
+	if n.hub, err = realtime.New(hubOpts); err != nil {
+		return nil, &config.Error{Key: "redis", Msg: err.Error()}
+	}
+	return checks, nil
 }
 
 // OpenStore opens the configured database.
