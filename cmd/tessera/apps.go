@@ -1,8 +1,11 @@
 package main
 
-import "github.com/tessera-dev/tessera/internal/platform/app"
+import (
+	"github.com/tessera-dev/tessera/internal/apps/messaging"
+	"github.com/tessera-dev/tessera/internal/platform/app"
+)
 
 // apps is the composition root's list of apps, by hand, in mount order.
 func apps() (*app.Registry, error) {
-	return app.NewRegistry()
+	return app.NewRegistry(messaging.App())
 }

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 	"github.com/spf13/cobra"
 
+	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/node"
@@ -157,22 +156,10 @@ func mintShared(secret string, f mintFlags, nbf, now time.Time) (string, error) 
 	if secret == "" {
 		return "", errors.New("token mint: --entity needs messaging.jwt_secret (--messaging-jwt-secret or TESSERA_MESSAGING_JWT_SECRET)")
 	}
-	claims := map[string]any{
-		"userUUID": f.user, "entityUUID": f.entity, "levelOnEntity": f.level,
-		jwt.IssuedAtKey: now, jwt.ExpirationKey: now.Add(f.ttl),
-	}
-	if !nbf.IsZero() {
-		claims[jwt.NotBeforeKey] = nbf
-	}
-	tok := jwt.New()
-	for k, v := range claims {
-		if err := tok.Set(k, v); err != nil {
-			return "", fmt.Errorf("token mint: %s: %w", k, err)
-		}
-	}
-	b, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), []byte(secret)))
+	tok, err := authz.SignShared(secret, authz.SharedClaims{UserUUID: f.user, EntityUUID: f.entity, Level: f.level,
+		IssuedAt: now, Expires: now.Add(f.ttl), NotBefore: nbf})
 	if err != nil {
-		return "", fmt.Errorf("token mint: sign: %w", err)
+		return "", fmt.Errorf("token mint: %w", err)
 	}
-	return string(b), nil
+	return tok, nil
 }

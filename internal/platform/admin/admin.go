@@ -112,21 +112,23 @@ func requireAdmin(api huma.API) func(huma.Context, func(huma.Context)) {
 	}
 }
 
-// list is the body of every list response.
-type list[T any] struct {
+// List is the body of every list response (apps' admin collections use it too).
+type List[T any] struct {
 	Items      []T    `json:"items" nullable:"false"`
 	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
 }
 
-type listOutput[T any] struct {
-	Body list[T]
+// ListOutput is a list operation's output.
+type ListOutput[T any] struct {
+	Body List[T]
 }
 
-func page[T any](items []T, next string) *listOutput[T] {
+// Page builds a list output; nil items become [].
+func Page[T any](items []T, next string) *ListOutput[T] {
 	if items == nil {
 		items = []T{}
 	}
-	return &listOutput[T]{Body: list[T]{Items: items, NextCursor: next}}
+	return &ListOutput[T]{Body: List[T]{Items: items, NextCursor: next}}
 }
 
 // emit records an admin write's event in its own transaction of the

@@ -66,7 +66,7 @@ func (a *Admin) registerEvents(api huma.API) {
 		Description: "Events in log (commit) order, oldest first, filtered by org, type, app, subject and time. " +
 			"A cursor older than the log's retention is a 422: start again without one.",
 		Tags: []string{"admin"},
-	}, func(ctx context.Context, in *listEventsInput) (*listOutput[events.Event], error) {
+	}, func(ctx context.Context, in *listEventsInput) (*ListOutput[events.Event], error) {
 		f, err := in.filter()
 		if err != nil {
 			return nil, err
@@ -88,6 +88,6 @@ func (a *Admin) registerEvents(api huma.API) {
 			evs = evs[:limit]
 			next = string(evs[limit-1].Cursor)
 		}
-		return page(evs, next), nil
+		return Page(evs, next), nil
 	})
 }

@@ -44,7 +44,7 @@ func (a *Admin) registerJobs(api huma.API) {
 		Description: "Newest first. Pages after the first are cut from the newest 1000 jobs of the state " +
 			"(the job runner lists no further).",
 		Tags: tags,
-	}, func(ctx context.Context, in *listJobsInput) (*listOutput[jobs.Job], error) {
+	}, func(ctx context.Context, in *listJobsInput) (*ListOutput[jobs.Job], error) {
 		limit := in.Limit
 		if limit <= 0 {
 			limit = DefaultLimit
@@ -77,7 +77,7 @@ func (a *Admin) registerJobs(api huma.API) {
 			js = js[:limit]
 			next = strconv.FormatInt(js[limit-1].ID, 10)
 		}
-		return page(js, next), nil
+		return Page(js, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-job", Method: http.MethodGet, Path: "/jobs/{id}",

@@ -30,14 +30,14 @@ func (a *Admin) registerMails(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-mails", Method: http.MethodGet, Path: "/mails",
 		Summary: "List the mail outbox", Description: "Newest first.", Tags: tags,
-	}, func(ctx context.Context, in *listMailsInput) (*listOutput[mail.Mail], error) {
+	}, func(ctx context.Context, in *listMailsInput) (*ListOutput[mail.Mail], error) {
 		items, next, err := a.mail.List(ctx, mail.ListFilter{
 			Status: mail.Status(in.Status), App: in.App, To: in.To, Limit: in.Limit, Cursor: in.Cursor,
 		})
 		if err != nil {
 			return nil, err
 		}
-		return page(items, next), nil
+		return Page(items, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-mail", Method: http.MethodGet, Path: "/mails/{id}",

@@ -42,7 +42,7 @@ func (a *Admin) registerOrgs(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-orgs", Method: http.MethodGet, Path: "/orgs",
 		Summary: "List every org", Description: "In creation order.", Tags: tags,
-	}, func(ctx context.Context, in *listOrgsInput) (*listOutput[orgs.Org], error) {
+	}, func(ctx context.Context, in *listOrgsInput) (*ListOutput[orgs.Org], error) {
 		limit := in.Limit
 		if limit <= 0 {
 			limit = DefaultLimit
@@ -53,13 +53,13 @@ func (a *Admin) registerOrgs(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			return page(items, next), nil
+			return Page(items, next), nil
 		}
 		items, next, err := a.searchOrgs(ctx, q, limit, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		return page(items, next), nil
+		return Page(items, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-org", Method: http.MethodGet, Path: "/orgs/{id}",

@@ -79,6 +79,14 @@ type S3 struct {
 // Messaging is the messaging app's configuration.
 type Messaging struct {
 	JWTSecret string `koanf:"jwt_secret" json:"jwt_secret"`
+	// JWTIssuer and JWTAudience, when set, are required of shared-secret
+	// tokens (iss and aud).
+	JWTIssuer   string `koanf:"jwt_issuer" json:"jwt_issuer"`
+	JWTAudience string `koanf:"jwt_audience" json:"jwt_audience"`
+	// MaxRules is how many rules a room holds at most (TOO_MANY_RULES beyond).
+	MaxRules int `koanf:"max_rules" json:"max_rules"`
+	// CreateLevel is the levelOnEntity needed to create a room.
+	CreateLevel int `koanf:"create_level" json:"create_level"`
 }
 
 // Records is the records app's configuration.
@@ -158,7 +166,7 @@ func Load(src Sources) (*Config, error) {
 	if err := k.Set("jobs.max_attempts", 8); err != nil {
 		return nil, err
 	}
-	for key, v := range map[string]int{"auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {
+	for key, v := range map[string]int{"messaging.max_rules": 10, "messaging.create_level": 100, "auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {
 		if err := k.Set(key, v); err != nil {
 			return nil, err
 		}

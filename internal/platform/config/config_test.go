@@ -134,6 +134,8 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "cors origin", environ: []string{"TESSERA_CORS_ORIGINS=https://a.example/path"}, key: "cors.origins"},
 		{name: "retention", args: []string{"--events-retention", "5m"}, key: "events.retention"},
 		{name: "retention not a duration", environ: []string{"TESSERA_EVENTS_RETENTION=week"}, key: "events.retention"},
+		{name: "max rules", args: []string{"--messaging-max-rules", "0"}, key: "messaging.max_rules"},
+		{name: "create level", environ: []string{"TESSERA_MESSAGING_CREATE_LEVEL=1000001"}, key: "messaging.create_level"},
 		{name: "max attempts", args: []string{"--jobs-max-attempts", "0"}, key: "jobs.max_attempts"},
 		{name: "max attempts not a number", environ: []string{"TESSERA_JOBS_MAX_ATTEMPTS=many"}, key: "jobs.max_attempts"},
 		{name: "argon2 memory", args: []string{"--auth-argon2-memory", "64"}, key: "auth.argon2.memory"},

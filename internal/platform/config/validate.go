@@ -57,6 +57,12 @@ func (c *Config) validate(knownApps []string) error {
 	if c.Jobs.MaxAttempts < 1 || c.Jobs.MaxAttempts > 100 {
 		return errorf("jobs.max_attempts", "must be between 1 and 100, got %d", c.Jobs.MaxAttempts)
 	}
+	if c.Messaging.MaxRules < 1 || c.Messaging.MaxRules > 1000 {
+		return errorf("messaging.max_rules", "must be between 1 and 1000, got %d", c.Messaging.MaxRules)
+	}
+	if c.Messaging.CreateLevel < 0 || c.Messaging.CreateLevel > 1_000_000 {
+		return errorf("messaging.create_level", "must be between 0 and 1000000, got %d", c.Messaging.CreateLevel)
+	}
 	switch a := c.Auth.Argon2; {
 	case a.Time < 1 || a.Time > 10:
 		return errorf("auth.argon2.time", "must be between 1 and 10, got %d", a.Time)

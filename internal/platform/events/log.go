@@ -112,12 +112,20 @@ var typeName = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0
 // Since InTx may run its function more than once, Emit may too: each attempt
 // records its own event, and only the committed attempt's remains.
 func (l *Log) Emit(ctx context.Context, tx *store.Tx, e Event) error {
+	_, err := l.Record(ctx, tx, e)
+	return err
+}
+
+// Record is Emit returning the event as recorded, with its ID, Time and
+// Cursor (an app that keeps the cursor next to its row, as the chat does for
+// resume by message id).
+func (l *Log) Record(ctx context.Context, tx *store.Tx, e Event) (Event, error) {
 	if err := validate(&e); err != nil {
-		return err
+		return Event{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return fmt.Errorf("events: new id: %w", err)
+		return Event{}, fmt.Errorf("events: new id: %w", err)
 	}
 	e.ID = id.String()
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
@@ -127,7 +135,7 @@ func (l *Log) Emit(ctx context.Context, tx *store.Tx, e Event) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+returning(tx.Engine()),
 		e.ID, e.App, e.Type, e.OrgID, e.Subject, string(e.Payload), timeArg(tx.Engine(), e.Time)).Scan(&xid, &seq)
 	if err != nil {
-		return store.Normalize(fmt.Errorf("events: emit %s: %w", e.Type, err))
+		return Event{}, store.Normalize(fmt.Errorf("events: emit %s: %w", e.Type, err))
 	}
 	e.Cursor = encodeCursor(xid, seq)
 
@@ -136,7 +144,7 @@ func (l *Log) Emit(ctx context.Context, tx *store.Tx, e Event) error {
 	l.mu.RUnlock()
 	if enqueue != nil {
 		if err := enqueue(ctx, tx, e); err != nil {
-			return fmt.Errorf("events: enqueue handlers of %s: %w", e.Type, err)
+			return Event{}, fmt.Errorf("events: enqueue handlers of %s: %w", e.Type, err)
 		}
 	}
 	if len(listeners) > 0 {
@@ -146,7 +154,7 @@ func (l *Log) Emit(ctx context.Context, tx *store.Tx, e Event) error {
 			}
 		})
 	}
-	return nil
+	return e, nil
 }
 
 // returning is the cursor part of an inserted row.

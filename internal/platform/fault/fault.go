@@ -46,6 +46,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// Reason, when set, is a machine-readable reason kept from a seed's
+	// protocol ("TOO_MANY_RULES"), shown as the problem's "reason" member.
+	Reason string
 	// RetryAfter, in seconds, is sent as Retry-After for rate_limited and
 	// unavailable errors when positive.
 	RetryAfter int

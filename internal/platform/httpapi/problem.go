@@ -33,6 +33,7 @@ type Problem struct {
 	Status int                 `json:"status" doc:"The HTTP status code."`
 	Detail string              `json:"detail" doc:"A human-readable explanation of this occurrence."`
 	Errors []*huma.ErrorDetail `json:"errors" nullable:"false" doc:"The individual errors, e.g. one per invalid field; may be empty."`
+	Reason string              `json:"reason,omitempty" doc:"A machine-readable reason where an app's protocol defines one (messaging: TOO_MANY_RULES, ROOM_FULL)."`
 
 	// headers are set on the response unless the handler already set them
 	// (Retry-After, WWW-Authenticate).
@@ -110,6 +111,7 @@ func newProblem(status int, detail string) *Problem {
 func problemFromFault(f *fault.Error, err error) *Problem {
 	status := StatusOf(f.Code)
 	p := newProblem(status, f.Message)
+	p.Reason = f.Reason
 	for _, fe := range f.Fields {
 		p.Errors = append(p.Errors, &huma.ErrorDetail{Location: fe.Location, Message: fe.Message, Value: safeValue(fe.Value)})
 	}

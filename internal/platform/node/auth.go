@@ -67,6 +67,8 @@ func (n *Node) openAuth() error {
 		PlatformKeys:   n.id.Keys,
 		Issuers:        n.cfg.Auth.Issuers,
 		SharedSecret:   n.cfg.Messaging.JWTSecret,
+		SharedIssuer:   n.cfg.Messaging.JWTIssuer,
+		SharedAudience: n.cfg.Messaging.JWTAudience,
 		AdminKeys:      n.id.AdminKeys,
 		Directory:      n.id.Orgs,
 		Logger:         n.log,

@@ -278,3 +278,7 @@ func (n *Node) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Identity returns the node's identity services (users, orgs, signing keys):
+// tests and the CLI mint tokens and create users with them.
+func (n *Node) Identity() *Identity { return n.id }

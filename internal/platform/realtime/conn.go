@@ -48,6 +48,18 @@ type AcceptOptions struct {
 	// peer, websocket.CloseStatus(err) gives its code. It runs on the
 	// reader goroutine, after the last OnMessage.
 	OnClose func(c *Conn, err error)
+	// InboundRate and InboundBurst, when positive, replace the hub's
+	// per-connection inbound frame limit (Options.InboundRate) for this
+	// connection (a chat lets each member send more than a subscriber).
+	InboundRate  rate.Limit
+	InboundBurst int
+	// Greeting, when set, is the first frame the client receives, queued
+	// before any inbound message is read (the chat's START?).
+	Greeting json.RawMessage
+	// FloodFrame, when set, is the frame sent to a client over its inbound
+	// rate before the connection closes with 1008. Default: an error frame
+	// with a 429 problem.
+	FloodFrame json.RawMessage
 }
 
 // ErrClosed is returned by Conn methods once the connection is closed.
@@ -66,6 +78,7 @@ type Conn struct {
 	onMsg   func(*Conn, []byte)
 	onBad   func(*Conn, []byte)
 	onClose func(*Conn, error)
+	flood   []byte
 
 	ctx      context.Context // cancelled when the connection is torn down
 	cancel   context.CancelFunc
@@ -115,13 +128,22 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		httpapi.WriteProblem(w, r, err)
 		return nil, err
 	}
+	limit, burst := h.opts.InboundRate, h.opts.InboundBurst
+	if opts.InboundRate > 0 && opts.InboundBurst > 0 {
+		limit, burst = opts.InboundRate, opts.InboundBurst
+	}
+	flood := []byte(opts.FloodFrame)
+	if flood == nil {
+		flood = encodeError("", "", NewProblem(http.StatusTooManyRequests, "too many messages"))
+	}
 	c := &Conn{
 		hub:     h,
 		value:   opts.Value,
-		limiter: rate.NewLimiter(h.opts.InboundRate, h.opts.InboundBurst),
+		limiter: rate.NewLimiter(limit, burst),
 		onMsg:   opts.OnMessage,
 		onBad:   opts.OnMalformed,
 		onClose: opts.OnClose,
+		flood:   flood,
 	}
 	c.room = sync.NewCond(&c.mu)
 	ws, err := websocket.Accept(smallBuffers(w), r, &websocket.AcceptOptions{
@@ -152,6 +174,9 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 	h.live.Add(1) // under h.mu with closing false: never after Shutdown's Wait
 	h.mu.Unlock()
 	h.metrics.connections.Inc()
+	if opts.Greeting != nil {
+		c.enqueue(opts.Greeting)
+	}
 	go c.read() //nolint:gosec // G118: the connection outlives the request by design (see above)
 	return c, nil
 }
@@ -219,7 +244,7 @@ func (c *Conn) read() {
 		}
 		if !c.limiter.Allow() {
 			c.hub.metrics.floodCloses.Inc()
-			c.enqueue(encodeError("", "", NewProblem(http.StatusTooManyRequests, "too many messages")))
+			c.enqueue(c.flood)
 			c.closeWith(StatusPolicyViolation, "too many messages", closeFlush)
 			continue
 		}

@@ -35,10 +35,16 @@ const EnvPostgresURL = "TESSERA_TEST_POSTGRES_URL"
 // postgres subtest is skipped when TESSERA_TEST_POSTGRES_URL is not set.
 func Run(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Helper()
+	Engines(t, func(t *testing.T, e store.Engine) { fn(t, Open(t, e)) })
+}
+
+// Engines runs fn as two subtests, "sqlite" and "postgres", for tests that
+// open their own stores or nodes on the engine (with DSN). Whether Postgres
+// is skipped is DSN's business.
+func Engines(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
+	t.Helper()
 	for _, e := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
-		t.Run(string(e), func(t *testing.T) {
-			fn(t, Open(t, e))
-		})
+		t.Run(string(e), func(t *testing.T) { fn(t, e) })
 	}
 }
 
