@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
@@ -24,6 +25,12 @@ type Node struct {
 	// URL is the server's base URL (http://127.0.0.1:port).
 	URL    string
 	Config *config.Config
+	// Proc is set instead of the embedded node when the node runs in a
+	// child process (Spawn).
+	Proc *Proc
+
+	srv  *httptest.Server
+	once sync.Once
 }
 
 // Config returns a configuration with a fresh data directory and a fresh
@@ -68,13 +75,23 @@ func StartWith(t testing.TB, cfg *config.Config, opts node.Options, apps ...app.
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(n.Handler())
+	nd := &Node{Node: n, URL: srv.URL, Config: cfg, srv: srv}
 	t.Cleanup(func() {
-		srv.Close()
-		if err := n.Close(); err != nil {
+		if err := nd.Stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	return &Node{Node: n, URL: srv.URL, Config: cfg}
+	return nd
+}
+
+// Stop closes the server and the node (once; Start's cleanup calls it too).
+func (n *Node) Stop() error {
+	var err error
+	n.once.Do(func() {
+		n.srv.Close()
+		err = n.Close()
+	})
+	return err
 }
 
 // Do sends a request with a JSON body (when not empty) and returns the
