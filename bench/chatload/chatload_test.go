@@ -331,3 +331,25 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestScanMessage(t *testing.T) {
+	for _, tc := range []struct {
+		frame   string
+		ok      bool
+		room    int64
+		content string
+	}{
+		{`{"type":"message","data":{"id":12,"room_id":7,"emitter":"0b0c","content":"1:2:3:4:5","created_at":"2026-01-01T00:00:00Z"}}`, true, 7, "1:2:3:4:5"},
+		{`{"type":"message","data":{"content":"1:2:3:4:5:xx","room_id":123456789}}`, true, 123456789, "1:2:3:4:5:xx"},
+		{`{"type":"message","data":{"id":1,"room_id":7,"content":"a\"b"}}`, false, 0, ""}, // an escape: encoding/json's
+		{`{"type":"message","data":{"id":1,"room_id":"7","content":"x"}}`, false, 0, ""},
+		{`{"type":"status","data":"RATELIMITED"}`, false, 0, ""},
+		{`{"data":{"room_id":7,"content":"x"},"type":"message"}`, false, 0, ""},
+		{`{"type":"message","data":{"id":1,"room_id":7}}`, false, 0, ""},
+	} {
+		msg, ok := scanMessage([]byte(tc.frame))
+		if ok != tc.ok || (ok && (msg.RoomID != tc.room || msg.Content != tc.content)) {
+			t.Errorf("scanMessage(%s) = %+v, %v", tc.frame, msg, ok)
+		}
+	}
+}

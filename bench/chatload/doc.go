@@ -72,5 +72,9 @@
 // connection, so 2,000 connections cost the generator a few tens of MiB.
 // The generator shares the machine's CPUs with the server when both run
 // locally: at high rates (scenario A at 5,000 msg/s is 250,000 receipts/s
-// to decode) it is a load of its own, to keep in mind when reading results.
+// to decode) it is a load of its own, to keep in mind when reading results:
+// -cpuprofile FILE profiles the generator, and the JSON's max_send_lag_us
+// shows how late its sends went out. Message frames are parsed by a small
+// scanner (encoding/json only for anything unexpected): with encoding/json
+// the generator took half a CPU at 50,000 receipts/s.
 package main

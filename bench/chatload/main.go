@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type config struct {
 	connLimit      float64
 	parallel       int
 	writeTimeout   time.Duration
+	cpuProfile     string
 }
 
 // scenarioDefaults are the rooms, members and rates of the named scenarios.
@@ -54,14 +56,29 @@ var scenarioDefaults = map[string]struct {
 }
 
 func main() {
+	exit := 0
+	defer func() { os.Exit(exit) }()
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chatload:", err)
-		os.Exit(2)
+		exit = 2
+		return
+	}
+	if cfg.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chatload:", err)
+			exit = 2
+			return
+		}
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	rep, err := run(ctx, cfg)
+	stop()
 	if rep != nil && cfg.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -71,8 +88,27 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chatload:", err)
-		os.Exit(1)
+		exit = 1
 	}
+}
+
+// startCPUProfile profiles the generator (to tell its cost from the
+// server's when both share a machine).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path) // #nosec G304 -- the operator's own -cpuprofile path
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "chatload: cpuprofile:", err)
+		}
+	}, nil
 }
 
 func parseFlags(args []string) (config, error) {
@@ -96,6 +132,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.connLimit, "conn-limit", 100, "the server's per-connection inbound limit (frames/s); no member is made to send faster")
 	fs.IntVar(&c.parallel, "parallel", 64, "concurrent room creations and connection set-ups")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "bound on one websocket write")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this `file`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/chatload -url http://127.0.0.1:8080 -secret S -scenario A|B|C|custom [flags]\n\n")
 		fs.PrintDefaults()
@@ -559,6 +596,9 @@ func (r *runner) header(rates []float64) {
 	if rss := rep.RSS; rss != nil {
 		fmt.Fprintf(w, "- server RSS (pid %d): %s before connecting, %s with all %d members connected and idle: %.1f KiB per idle connection\n",
 			rss.PID, fmtMiB(rss.BeforeBytes), fmtMiB(rss.ConnectedBytes), rep.Connections, rss.PerConnBytes/1024)
+		if rss.PerConnBytes < 0 || rep.Connections < 500 {
+			fmt.Fprintln(w, "  (the per-connection figure is noise with few connections, or on a server that is still returning an earlier run's memory: measure it on a freshly started server, as scenario C)")
+		}
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "- note: %s\n", n)

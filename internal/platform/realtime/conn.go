@@ -73,6 +73,7 @@ var ErrClosed = errors.New("realtime: connection closed")
 type Conn struct {
 	hub     *Hub
 	ws      *websocket.Conn
+	cork    corkWriter // batches the writer's frames into one syscall
 	value   any
 	limiter *rate.Limiter
 	onMsg   func(*Conn, []byte)
@@ -146,7 +147,7 @@ func (h *Hub) Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions)
 		flood:   flood,
 	}
 	c.room = sync.NewCond(&c.mu)
-	ws, err := websocket.Accept(smallBuffers(w), r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers(w, &c.cork), r, &websocket.AcceptOptions{
 		Subprotocols:       opts.Subprotocols,
 		InsecureSkipVerify: true, // checked above, against our own list
 		OnPongReceived:     func(context.Context, []byte) { c.touch() },
@@ -500,18 +501,36 @@ func (c *Conn) write() {
 			return
 		}
 		c.mu.Unlock()
-		for _, b := range batch {
-			// No write timeout: a peer that stops reading fills the queue
-			// (1013) or goes silent (idle drop), and both close the socket,
-			// which ends this write. A cancelled context would close the
-			// socket without a close frame.
-			if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
-				c.closeWith(StatusNormalClosure, "", closeAbort)
-				return
-			}
-			c.hub.metrics.framesSent.Inc()
+		if !c.writeBatch(batch) {
+			c.closeWith(StatusNormalClosure, "", closeAbort)
+			return
 		}
 	}
+}
+
+// writeBatch writes frames, several in one syscall (corked); false when
+// the socket failed.
+func (c *Conn) writeBatch(batch [][]byte) bool {
+	corked := len(batch) > 1 && c.cork.conn != nil
+	if corked {
+		c.cork.cork()
+	}
+	ok := true
+	for _, b := range batch {
+		// No write timeout: a peer that stops reading fills the queue
+		// (1013) or goes silent (idle drop), and both close the socket,
+		// which ends this write. A cancelled context would close the
+		// socket without a close frame.
+		if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+			ok = false
+			break
+		}
+		c.hub.metrics.framesSent.Inc()
+	}
+	if corked && c.cork.uncork() != nil {
+		ok = false
+	}
+	return ok
 }
 
 // ping sends a ping without blocking the writer; the pong refreshes lastSeen.

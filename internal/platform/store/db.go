@@ -66,7 +66,14 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a read-only query outside any transaction. Errors are normalized
 // (see [Normalize]); the caller closes the rows and checks rows.Err().
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := db.read.QueryContext(ctx, db.store.rebind(query), args...)
+	query = db.store.rebind(query)
+	var rows *sql.Rows
+	var err error
+	if st := db.readStmt(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.read.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, Normalize(fmt.Errorf("store: query: %w", err))
 	}
@@ -77,7 +84,20 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // any transaction. Its error, sql.ErrNoRows included, is reported by Scan and
 // is not normalized: pass it to [NotFound] (or [Normalize]).
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.store.rebind(query), args...)
+	query = db.store.rebind(query)
+	if st := db.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// readStmt is the SQLite read pool's cached statement for query (nil on
+// Postgres, whose driver caches prepared statements itself).
+func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if b, ok := db.store.backend.(*sqliteBackend); ok {
+		return b.readStmt(ctx, query)
+	}
+	return nil
 }
 
 // checkNotInTx refuses a write on the handle while ctx carries an open

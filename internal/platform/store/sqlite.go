@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -30,6 +31,39 @@ type sqliteBackend struct {
 	path  string  // absolute path of the database file
 	write *sql.DB // exactly one connection, BEGIN IMMEDIATE: Exec, InTx, migrations
 	read  *sql.DB // query_only connections for Query and QueryRow outside a tx
+
+	// readStmts caches statements of the read pool by query text, so that a
+	// hot read (the realtime tailer's, an authorizer lookup) is parsed once
+	// per connection instead of at every call. mu guards it; it holds at
+	// most maxReadStmts entries (dynamic queries beyond that run uncached).
+	mu        sync.Mutex
+	readStmts map[string]*sql.Stmt
+}
+
+// maxReadStmts bounds the read statement cache.
+const maxReadStmts = 512
+
+// readStmt returns the cached statement for query, preparing it on first
+// use; nil when the cache is full or preparing fails (the caller then runs
+// the query directly, which reports the error).
+func (b *sqliteBackend) readStmt(ctx context.Context, query string) *sql.Stmt {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.readStmts[query]; ok {
+		return st
+	}
+	if len(b.readStmts) >= maxReadStmts {
+		return nil
+	}
+	st, err := b.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if b.readStmts == nil {
+		b.readStmts = map[string]*sql.Stmt{}
+	}
+	b.readStmts[query] = st
+	return st
 }
 
 // openSQLite opens (creating if needed) the database file at path, which is
@@ -106,7 +140,14 @@ func (b *sqliteBackend) ping(ctx context.Context) error {
 }
 
 func (b *sqliteBackend) close() error {
-	return errors.Join(b.read.Close(), b.write.Close())
+	b.mu.Lock()
+	var errs []error
+	for _, st := range b.readStmts {
+		errs = append(errs, st.Close())
+	}
+	b.readStmts = nil
+	b.mu.Unlock()
+	return errors.Join(append(errs, b.read.Close(), b.write.Close())...)
 }
 
 // migrate applies the sets on the writer connection, holding the migration

@@ -27,6 +27,32 @@ type Tx struct {
 	db    *DB
 	ctx   context.Context // the InTx context, marked with txKey
 	after []func()        // AfterCommit callbacks; owned by the goroutine running fn
+	// stmts caches SQLite statements by query text for the transaction's
+	// life (database/sql closes them when it ends): a statement run again,
+	// as in a group commit's loop, is parsed once. Postgres needs none:
+	// pgx caches prepared statements per connection.
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns the transaction's statement for query (rebound) on
+// SQLite, or nil on Postgres or when preparing fails (the direct call then
+// reports the error).
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.store.engine != EngineSQLite {
+		return nil
+	}
+	if st, ok := tx.stmts[query]; ok {
+		return st
+	}
+	st, err := tx.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[query] = st
+	return st
 }
 
 // InTx runs fn in one transaction and commits it if fn returns nil; if fn
@@ -142,7 +168,14 @@ func backoff(attempt int) time.Duration {
 // Exec runs a statement in the transaction. Errors are normalized (see
 // [Normalize]).
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(ctx, tx.db.store.rebind(query), args...)
+	query = tx.db.store.rebind(query)
+	var res sql.Result
+	var err error
+	if st := tx.prepared(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, Normalize(fmt.Errorf("store: exec: %w", err))
 	}
@@ -152,7 +185,14 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a query in the transaction; it sees the transaction's writes.
 // Errors are normalized (see [Normalize]).
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.store.rebind(query), args...)
+	query = tx.db.store.rebind(query)
+	var rows *sql.Rows
+	var err error
+	if st := tx.prepared(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.tx.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, Normalize(fmt.Errorf("store: query: %w", err))
 	}
@@ -163,7 +203,11 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // transaction; writes with RETURNING belong here. Its error is reported by
 // Scan and is not normalized: pass it to [NotFound] or [Normalize].
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.db.store.rebind(query), args...)
+	query = tx.db.store.rebind(query)
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 
 // AfterCommit registers f to run after the transaction commits, in
