@@ -3,6 +3,8 @@ package messaging
 import (
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 )
 
@@ -69,9 +71,21 @@ type Caller struct {
 }
 
 // callerOf maps a principal: user id → userUUID, org → entityUUID, level →
-// levelOnEntity (for shared-secret tokens, the token's claims as they are).
+// levelOnEntity (for shared-secret tokens, the token's claims as they are,
+// but for the spelling of a UUID: see canonicalID).
 func callerOf(p authz.Principal) Caller {
-	return Caller{User: p.UserID, Entity: p.OrgID, Level: p.Level, Platform: p.IsAdmin}
+	return Caller{User: canonicalID(p.UserID), Entity: canonicalID(p.OrgID), Level: p.Level, Platform: p.IsAdmin}
+}
+
+// canonicalID returns a UUID in its canonical form (lower case, hyphens),
+// so that a rule written for "{E252288B-…}" or "urn:uuid:e252288b-…" speaks
+// for the token whose userUUID is "e252288b-…"; any other id is returned as
+// it is.
+func canonicalID(id string) string {
+	if u, err := uuid.Parse(id); err == nil {
+		return u.String()
+	}
+	return id
 }
 
 // Kind says what a rule's UUID names.

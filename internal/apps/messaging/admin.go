@@ -122,7 +122,7 @@ func (s *Service) registerAdmin(api huma.API) {
 	}, func(ctx context.Context, in *roomPath) (*struct{}, error) {
 		return nil, s.DeleteRoom(ctx, Caller{Platform: true}, in.ID)
 	})
-	s.registerRuleOps(api, "admin-messaging", tags, platformCaller)
+	s.registerRuleOps(api, "admin-messaging", "/admin/messaging", tags, platformCaller)
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-messaging-list-messages", Method: http.MethodGet, Path: "/messages",
 		Summary: "List messages", Description: "Newest first.", Tags: tags,

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -83,8 +84,9 @@ type putRuleInput struct {
 }
 
 type ruleOutput struct {
-	Status int
-	Body   Rule
+	Status   int
+	Location string `header:"Location"`
+	Body     Rule
 }
 
 type ruleUUIDPath struct {
@@ -183,7 +185,7 @@ func (s *Service) registerREST(api huma.API) {
 		}
 		return nil, s.DeleteRoom(ctx, c, in.ID)
 	})
-	s.registerRuleOps(api, "messaging", tags, callerFrom)
+	s.registerRuleOps(api, "messaging", "/messaging", tags, callerFrom)
 	huma.Register(api, huma.Operation{
 		OperationID: "messaging-answer-invitation", Method: http.MethodPut, Path: "/rooms/{id}/invitation",
 		Summary: "Accept or decline an invitation", Tags: tags,
@@ -223,12 +225,13 @@ func (s *Service) registerREST(api huma.API) {
 }
 
 // registerRuleOps registers PUT and DELETE of a room's rules on api, for
-// the caller callerOf gives (the REST API's and the admin API's).
-func (s *Service) registerRuleOps(api huma.API, idPrefix string, tags []string, callerOf func(context.Context) (Caller, error)) {
+// the caller callerOf gives (the REST API's and the admin API's); base is
+// api's mount point, for the Location of a new rule.
+func (s *Service) registerRuleOps(api huma.API, idPrefix, base string, tags []string, callerOf func(context.Context) (Caller, error)) {
 	huma.Register(api, huma.Operation{
 		OperationID: idPrefix + "-put-rule", Method: http.MethodPut, Path: "/rooms/{id}/members",
 		Summary: "Add or change a rule", Tags: tags,
-		Description: "Needs admin of the room. 201 when added, 200 when changed. A room holds at most messaging.max_rules (10) rules: " +
+		Description: "Needs admin of the room. 201 (with a Location) when added, 200 when changed. A room holds at most messaging.max_rules (10) rules: " +
 			"one more is 403 with reason TOO_MANY_RULES; a user2user room holds two user rules and no entity rule: 403 with reason ROOM_FULL. " +
 			"A new rule for someone else is an invitation (accepted false); a ban applies at once.",
 	}, func(ctx context.Context, in *putRuleInput) (*ruleOutput, error) {
@@ -240,11 +243,12 @@ func (s *Service) registerRuleOps(api huma.API, idPrefix string, tags []string, 
 		if err != nil {
 			return nil, err
 		}
-		status := http.StatusOK
+		out := &ruleOutput{Status: http.StatusOK, Body: rule}
 		if created {
-			status = http.StatusCreated
+			out.Status = http.StatusCreated
+			out.Location = base + "/rooms/" + strconv.FormatInt(in.ID, 10) + "/members/" + url.PathEscape(rule.EntityUUID)
 		}
-		return &ruleOutput{Status: status, Body: rule}, nil
+		return out, nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: idPrefix + "-delete-rule", Method: http.MethodDelete, Path: "/rooms/{id}/members/{entityUUID}", DefaultStatus: http.StatusNoContent,

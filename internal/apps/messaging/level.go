@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -17,21 +18,32 @@ const maxLevel = 1_000_000
 // number or a numeric string (the seed's examples send strings).
 type Level int
 
-// UnmarshalJSON reads a number or a numeric string.
+// UnmarshalJSON reads a number or a numeric string. A JSON number is a
+// level when its value is an integer, whatever its form (100, 1e2, 100.0),
+// as the schema's integer type admits it.
 func (l *Level) UnmarshalJSON(b []byte) error {
+	bad := fmt.Errorf("a level is an integer from 0 to %d", maxLevel)
 	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil // encoding/json's convention: null leaves the value as it is
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		b = []byte(strings.TrimSpace(s))
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 || n > maxLevel {
+			return bad
+		}
+		*l = Level(n)
+		return nil
 	}
-	n, err := strconv.Atoi(string(b))
-	if err != nil || n < 0 || n > maxLevel {
-		return fmt.Errorf("a level is an integer from 0 to %d", maxLevel)
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil || f != math.Trunc(f) || f < 0 || f > maxLevel {
+		return bad
 	}
-	*l = Level(n)
+	*l = Level(f)
 	return nil
 }
 

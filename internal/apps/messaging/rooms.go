@@ -217,21 +217,28 @@ type RoomRule struct {
 
 // ListRooms lists the rooms where c's user has a rule, or its entity has one
 // that c's level reaches (the user's own rule first when both exist), by
-// room id; accepted, when not nil, keeps the rules in that state.
+// room id; accepted, when not nil, keeps the rules in that state (so a room
+// that c reads through its entity's accepted rule is listed as accepted
+// even while c's own invitation there is pending).
 func (s *Service) ListRooms(ctx context.Context, c Caller, accepted *bool, limit, offset int) ([]RoomRule, error) {
+	var args []any
+	// arg adds v to args and returns its placeholder; inState the condition
+	// that keeps the rules of alias in the wanted state.
+	arg := func(v any) string { args = append(args, v); return "?" }
+	inState := func(alias string) string {
+		if accepted == nil {
+			return ""
+		}
+		return " AND " + alias + ".accepted = " + arg(*accepted)
+	}
 	query := `SELECT r.id, r.uuid, r.name, r.type, r.level_admin, r.entity_owner, r.created_at,
 			ru.entity_uuid, ru.kind, ru.level, ru.permissions, ru.accepted
 		FROM messaging_rules ru JOIN messaging_rooms r ON r.id = ru.room_id
-		WHERE ((ru.entity_uuid = ? AND ru.kind = 'user')
-			OR (ru.entity_uuid = ? AND ru.kind = 'entity' AND ru.level <= ? AND NOT EXISTS (
-				SELECT 1 FROM messaging_rules u WHERE u.room_id = ru.room_id AND u.entity_uuid = ? AND u.kind = 'user')))`
-	args := []any{c.User, c.Entity, c.Level, c.User}
-	if accepted != nil {
-		query += " AND ru.accepted = ?"
-		args = append(args, *accepted)
-	}
-	query += " ORDER BY r.id LIMIT ? OFFSET ?"
-	args = append(args, limit, offset)
+		WHERE ((ru.entity_uuid = ` + arg(c.User) + ` AND ru.kind = 'user'` + inState("ru") + `)
+			OR (ru.entity_uuid = ` + arg(c.Entity) + ` AND ru.kind = 'entity' AND ru.level <= ` + arg(c.Level) + inState("ru") + ` AND NOT EXISTS (
+				SELECT 1 FROM messaging_rules u WHERE u.room_id = ru.room_id AND u.entity_uuid = ` + arg(c.User) + ` AND u.kind = 'user'` +
+		inState("u") + `)))
+		ORDER BY r.id LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset)
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, store.Normalize(err)
@@ -307,8 +314,8 @@ func (s *Service) UpdateRoom(ctx context.Context, c Caller, id int64, u RoomUpda
 	return out, err
 }
 
-// PutRule adds or changes the rule of rule.EntityUUID in room id; c must be
-// an admin of the room. created is true when the rule is new. A new rule for
+// PutRule adds or changes the rule of rule.EntityUUID (a UUID is kept in its
+// canonical form) in room id; c must be an admin of the room. created is true when the rule is new. A new rule for
 // anyone but c starts as an invitation (accepted false); a changed rule keeps
 // its state; a ban needs no acceptance. Limits: s.maxRules rules per room
 // (TOO_MANY_RULES), two user rules and no entity rule in a user2user room
@@ -320,6 +327,7 @@ func (s *Service) PutRule(ctx context.Context, c Caller, id int64, rule Rule) (o
 			Message: "letters r, w, b, a in any order, each at most once", Value: rule.Permissions})
 	}
 	rule.Permissions = perms.String()
+	rule.EntityUUID = canonicalID(rule.EntityUUID)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		r, a, err := authorize(ctx, tx, c, id, Admin)
 		if err != nil {
@@ -383,6 +391,7 @@ func (s *Service) PutRule(ctx context.Context, c Caller, id int64, rule Rule) (o
 // DeleteRule removes the rule of entityUUID from room id; c must be an admin
 // of the room. fault.NotFound when there is no such rule.
 func (s *Service) DeleteRule(ctx context.Context, c Caller, id int64, entityUUID string) error {
+	entityUUID = canonicalID(entityUUID)
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		r, a, err := authorize(ctx, tx, c, id, Admin)
 		if err != nil {
@@ -411,6 +420,8 @@ func (s *Service) DeleteRule(ctx context.Context, c Caller, id int64, entityUUID
 
 // AnswerInvitation accepts or declines c's rule in room id (or, viaEntity,
 // its entity's rule, which c's level must reach). A ban cannot be answered.
+// fault.NotFound when the room does not exist; fault.Forbidden when c has
+// no such rule there (only an invitee may answer).
 func (s *Service) AnswerInvitation(ctx context.Context, c Caller, id int64, viaEntity, accepted bool) (Rule, error) {
 	var out Rule
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -421,7 +432,7 @@ func (s *Service) AnswerInvitation(ctx context.Context, c Caller, id int64, viaE
 		i := a.find(c, viaEntity)
 		switch {
 		case i < 0:
-			return fault.New(fault.NotFound, "no invitation for you in this room")
+			return fault.New(fault.Forbidden, "no invitation for you in this room")
 		case viaEntity && c.Level < a.Rules[i].Level:
 			return fault.New(fault.Forbidden, "your level is below the entity rule's level %d", a.Rules[i].Level)
 		case a.Rules[i].perms().Has(Banned):

@@ -69,7 +69,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	query = db.store.rebind(query)
 	var rows *sql.Rows
 	var err error
-	if st := db.readStmt(ctx, query); st != nil {
+	if st := db.readStmt(ctx, query); st != nil { //nolint:sqlclosecheck // cached for the store's life, closed by Close
 		rows, err = st.QueryContext(ctx, args...)
 	} else {
 		rows, err = db.read.QueryContext(ctx, query, args...)
@@ -85,7 +85,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // is not normalized: pass it to [NotFound] (or [Normalize]).
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = db.store.rebind(query)
-	if st := db.readStmt(ctx, query); st != nil {
+	if st := db.readStmt(ctx, query); st != nil { //nolint:sqlclosecheck // cached for the store's life, closed by Close
 		return st.QueryRowContext(ctx, args...)
 	}
 	return db.read.QueryRowContext(ctx, query, args...)

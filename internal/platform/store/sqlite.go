@@ -55,7 +55,7 @@ func (b *sqliteBackend) readStmt(ctx context.Context, query string) *sql.Stmt {
 	if len(b.readStmts) >= maxReadStmts {
 		return nil
 	}
-	st, err := b.read.PrepareContext(ctx, query)
+	st, err := b.read.PrepareContext(ctx, query) //nolint:sqlclosecheck // cached; closed by close()
 	if err != nil {
 		return nil
 	}
