@@ -171,7 +171,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	query = tx.db.store.rebind(query)
 	var res sql.Result
 	var err error
-	if st := tx.prepared(ctx, query); st != nil {
+	if st := tx.prepared(ctx, query); st != nil { //nolint:sqlclosecheck // the transaction closes it when it ends
 		res, err = st.ExecContext(ctx, args...)
 	} else {
 		res, err = tx.tx.ExecContext(ctx, query, args...)
@@ -188,7 +188,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	query = tx.db.store.rebind(query)
 	var rows *sql.Rows
 	var err error
-	if st := tx.prepared(ctx, query); st != nil {
+	if st := tx.prepared(ctx, query); st != nil { //nolint:sqlclosecheck // the transaction closes it when it ends
 		rows, err = st.QueryContext(ctx, args...)
 	} else {
 		rows, err = tx.tx.QueryContext(ctx, query, args...)
@@ -204,7 +204,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // Scan and is not normalized: pass it to [NotFound] or [Normalize].
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = tx.db.store.rebind(query)
-	if st := tx.prepared(ctx, query); st != nil {
+	if st := tx.prepared(ctx, query); st != nil { //nolint:sqlclosecheck // the transaction closes it when it ends
 		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, query, args...)
