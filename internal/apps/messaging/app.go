@@ -9,9 +9,9 @@ package messaging
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
 const appName = "messaging"
@@ -21,11 +21,7 @@ var migrations embed.FS
 
 // App declares the messaging app.
 func App() app.App {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists: a build defect
-	}
-	return app.App{Name: appName, Migrations: sub, Mount: mount}
+	return app.App{Name: appName, Migrations: store.Embedded(appName, migrations, "migrations").FS, Mount: mount}
 }
 
 func mount(_ context.Context, env app.Env) error {
