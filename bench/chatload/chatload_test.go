@@ -309,8 +309,15 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.rooms != 200 || c.members != 10 || c.start != 100 || c.maxRate != 100 || c.wsURL != "ws://127.0.0.1:18089/messaging/chat" {
+	if c.rooms != 200 || c.members != 10 || c.start != 100 || c.maxRate != 100 || !slices.Equal(c.wsURLs, []string{"ws://127.0.0.1:18089/messaging/chat"}) {
 		t.Fatalf("scenario C: %+v", c)
+	}
+	c, err = parseFlags([]string{"-secret", "s", "-url", "http://a:1,http://b:2/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.baseURL != "http://a:1" || !slices.Equal(c.wsURLs, []string{"ws://a:1/messaging/chat", "ws://b:2/messaging/chat"}) {
+		t.Fatalf("two nodes: %+v", c)
 	}
 	c, err = parseFlags([]string{"-secret", "s", "-scenario", "custom", "-rooms", "3", "-members", "4", "-step", "+50"})
 	if err != nil {

@@ -24,7 +24,8 @@ import (
 
 // config is the run, after flags and scenario defaults.
 type config struct {
-	baseURL, wsURL string
+	baseURL string
+	wsURLs  []string // one per node of -url; member i connects to wsURLs[i%len]
 	secret         string
 	scenario       string
 	rooms, members int
@@ -114,7 +115,7 @@ func startCPUProfile(path string) (func(), error) {
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("chatload", flag.ContinueOnError)
 	var c config
-	fs.StringVar(&c.baseURL, "url", "http://127.0.0.1:8080", "base `URL` of the running server (http or https)")
+	fs.StringVar(&c.baseURL, "url", "http://127.0.0.1:8080", "base `URL` of the running server (http or https); several nodes comma-separated: rooms are created on the first, members connect round-robin")
 	fs.StringVar(&c.secret, "secret", os.Getenv("TESSERA_MESSAGING_JWT_SECRET"), "HS256 shared `secret` (the server's TESSERA_MESSAGING_JWT_SECRET; default: that variable)")
 	fs.StringVar(&c.scenario, "scenario", "A", "A (1×50, stepped), B (50×2, stepped), C (200×10 at 100 msg/s, RSS per connection) or custom")
 	fs.IntVar(&c.rooms, "rooms", 0, "rooms (-scenario custom)")
@@ -193,15 +194,20 @@ func parseFlags(args []string) (config, error) {
 	if c.size < 0 || c.size > 4000 {
 		return c, errors.New("-size must be within 0–4000")
 	}
-	u, err := url.Parse(c.baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, fmt.Errorf("bad -url %q: want http(s)://host:port", c.baseURL)
+	bases := strings.Split(c.baseURL, ",")
+	for i, b := range bases {
+		u, err := url.Parse(strings.TrimSpace(b))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("bad -url %q: want http(s)://host:port[,http(s)://host:port…]", b)
+		}
+		if i == 0 {
+			c.baseURL = strings.TrimSuffix(u.String(), "/")
+		}
+		ws := *u
+		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+		ws.Path = strings.TrimSuffix(u.Path, "/") + "/messaging/chat"
+		c.wsURLs = append(c.wsURLs, ws.String())
 	}
-	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
-	ws := *u
-	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	ws.Path = strings.TrimSuffix(u.Path, "/") + "/messaging/chat"
-	c.wsURL = ws.String()
 	return c, nil
 }
 
@@ -427,7 +433,7 @@ func (r *runner) setup(ctx, readCtx context.Context, readers *sync.WaitGroup) er
 		m := r.members[i]
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if err := m.connect(cctx, cfg.wsURL); err != nil {
+		if err := m.connect(cctx, cfg.wsURLs[i%len(cfg.wsURLs)]); err != nil {
 			return fmt.Errorf("member %d (room %s): %w", i, m.room.name, err)
 		}
 		readers.Go(func() { m.read(readCtx, r.clk) })
