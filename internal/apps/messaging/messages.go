@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,47 +110,48 @@ func (s *Service) commitPosts() {
 }
 
 // commit stores a batch of posts in one transaction; a refused post does
-// not fail the others.
+// not fail the others. The batch's rooms and rules are read with two
+// queries, and its message ids allocated with one, so that each message
+// costs two statements: its event (whose payload carries the id), then its
+// row (which carries the event's cursor).
 func (s *Service) commit(ctx context.Context, batch []*post) []postResult {
 	res := make([]postResult, len(batch))
-	type roomState struct {
-		room   Room
-		access Access
-		err    error
-	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		clear(res) // InTx may run this more than once
-		rooms := map[int64]*roomState{}
+		ids := make([]int64, 0, len(batch))
+		for _, p := range batch {
+			ids = append(ids, p.roomID)
+		}
+		rooms, err := loadRooms(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		ok := make([]int, 0, len(batch)) // indices of the posts to store
 		for i, p := range batch {
-			rs := rooms[p.roomID]
-			if rs == nil {
-				r, a, err := load(ctx, tx, p.roomID)
-				switch {
-				case fault.Is(err, fault.NotFound):
-					rs = &roomState{err: errNotAuthorized}
-				case err != nil:
-					return err
-				default:
-					rs = &roomState{room: r, access: a}
-				}
-				rooms[p.roomID] = rs
-			}
+			rs, found := rooms[p.roomID]
 			switch {
-			case rs.err != nil:
-				res[i].err = rs.err
-			case !rs.access.For(p.caller).Has(Write):
+			case !found, !rs.access.For(p.caller).Has(Write):
 				res[i].err = errNotAuthorized
 			default:
-				m, err := s.insertMessage(ctx, tx, rs.room, p.caller.User, p.content)
-				if err != nil {
-					return err
-				}
-				res[i].msg = m
+				ok = append(ok, i)
 			}
+		}
+		msgIDs, err := allocMessageIDs(ctx, tx, len(ok))
+		if err != nil {
+			return err
+		}
+		for k, i := range ok {
+			p := batch[i]
+			m, err := s.insertMessage(ctx, tx, rooms[p.roomID].room, msgIDs[k], p.caller.User, p.content)
+			if err != nil {
+				return err
+			}
+			res[i].msg = m
 		}
 		return nil
 	})
 	if err != nil {
+		println("DEBUGCOMMIT", err.Error())
 		for i := range res {
 			res[i] = postResult{err: err}
 		}
@@ -157,15 +159,130 @@ func (s *Service) commit(ctx context.Context, batch []*post) []postResult {
 	return res
 }
 
-// insertMessage stores a message and its event, and keeps the event's
-// cursor on the row (resume by message id).
-func (s *Service) insertMessage(ctx context.Context, tx *store.Tx, r Room, emitter, content string) (Message, error) {
-	m := Message{RoomID: r.ID, Emitter: emitter, Content: content, CreatedAt: s.now()}
-	err := tx.QueryRow(ctx, `INSERT INTO messaging_messages (room_id, emitter, content, created_at, event_cursor)
-		VALUES (?, ?, ?, ?, '') RETURNING id`, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro()).Scan(&m.ID)
-	if err != nil {
-		return Message{}, store.Normalize(err)
+// batchRoom is a room of a group commit and its access.
+type batchRoom struct {
+	room   Room
+	access Access
+}
+
+// inList returns the placeholders of an IN list for ids, deduplicated, and
+// their arguments. The list is padded (repeating an id) to a power of two so
+// that few distinct query texts reach the statement caches.
+func inList(ids []int64) (string, []any) {
+	seen := make(map[int64]struct{}, len(ids))
+	args := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			args = append(args, id)
+		}
 	}
+	n := 1
+	for n < len(args) {
+		n *= 2
+	}
+	for len(args) < n {
+		args = append(args, args[0])
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", "), args
+}
+
+// loadRooms reads rooms ids (not empty) and their access with two queries,
+// as load does for one room; a room that does not exist is absent from the
+// map.
+func loadRooms(ctx context.Context, q store.Querier, ids []int64) (map[int64]*batchRoom, error) {
+	list, args := inList(ids)
+	rows, err := q.Query(ctx, "SELECT "+roomColumns+" FROM messaging_rooms WHERE id IN ("+list+")", args...)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	rooms := make(map[int64]*batchRoom, len(args))
+	for rows.Next() {
+		r, err := scanRoom(rows)
+		if err != nil {
+			return nil, store.Normalize(err)
+		}
+		rooms[r.ID] = &batchRoom{room: r,
+			access: Access{EntityOwner: r.EntityOwner, LevelAdmin: r.LevelAdmin, Rules: []Rule{}}}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Normalize(err)
+	}
+	rows.Close()
+	if len(rooms) == 0 {
+		return rooms, nil
+	}
+	rows, err = q.Query(ctx, `SELECT room_id, entity_uuid, kind, level, permissions, accepted FROM messaging_rules
+		WHERE room_id IN (`+list+`) ORDER BY room_id, created_at, entity_uuid`, args...)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var roomID int64
+		var r Rule
+		if err := rows.Scan(&roomID, &r.EntityUUID, &r.Kind, &r.Level, &r.Permissions, &r.Accepted); err != nil {
+			return nil, store.Normalize(err)
+		}
+		if br := rooms[roomID]; br != nil {
+			br.access.Rules = append(br.access.Rules, r)
+		}
+	}
+	return rooms, store.Normalize(rows.Err())
+}
+
+// allocMessageIDs reserves n message ids, ascending, in tx. On Postgres they
+// come from the id column's sequence (a rolled-back transaction leaves a
+// gap, as an INSERT would). On SQLite the transaction holds the write lock,
+// so the ids after the table's AUTOINCREMENT high-water mark are free: the
+// explicit ids then raise sqlite_sequence, so no id is ever reused, even
+// after deletes.
+func allocMessageIDs(ctx context.Context, tx *store.Tx, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, n)
+	if tx.Engine() == store.EnginePostgres {
+		rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('messaging_messages', 'id'))
+			FROM generate_series(1, ?::integer)`, n)
+		if err != nil {
+			return nil, store.Normalize(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, store.Normalize(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, store.Normalize(err)
+		}
+		if len(ids) != n {
+			return nil, fmt.Errorf("messaging: allocated %d message ids, want %d", len(ids), n)
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	var last int64
+	err := tx.QueryRow(ctx, `SELECT max(
+			coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messaging_messages'), 0),
+			coalesce((SELECT max(id) FROM messaging_messages), 0))`).Scan(&last)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	for i := range int64(n) {
+		ids = append(ids, last+1+i)
+	}
+	return ids, nil
+}
+
+// insertMessage stores message id and its event, and keeps the event's
+// cursor on the row (resume by message id).
+func (s *Service) insertMessage(ctx context.Context, tx *store.Tx, r Room, id int64, emitter, content string) (Message, error) {
+	m := Message{ID: id, RoomID: r.ID, Emitter: emitter, Content: content, CreatedAt: s.now()}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return Message{}, fmt.Errorf("messaging: encode message: %w", err)
@@ -175,7 +292,9 @@ func (s *Service) insertMessage(ctx context.Context, tx *store.Tx, r Room, emitt
 	if err != nil {
 		return Message{}, err
 	}
-	if _, err := tx.Exec(ctx, "UPDATE messaging_messages SET event_cursor = ? WHERE id = ?", string(ev.Cursor), m.ID); err != nil {
+	_, err = tx.Exec(ctx, `INSERT INTO messaging_messages (id, room_id, emitter, content, created_at, event_cursor)
+		VALUES (?, ?, ?, ?, ?, ?)`, m.ID, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro(), string(ev.Cursor))
+	if err != nil {
 		return Message{}, store.Normalize(err)
 	}
 	return m, nil

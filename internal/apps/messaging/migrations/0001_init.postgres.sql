@@ -40,7 +40,6 @@ CREATE TABLE messaging_messages (
     event_cursor TEXT    NOT NULL
 );
 CREATE INDEX messaging_messages_room ON messaging_messages (room_id, id);
-CREATE INDEX messaging_messages_room_time ON messaging_messages (room_id, created_at);
 
 -- +goose Down
 DROP TABLE messaging_messages;
