@@ -191,7 +191,7 @@ func (s *session) selectRoom(c *realtime.Conn, cmd command) {
 			return
 		}
 	}
-	w := &roomWatch{caller: s.caller}
+	w := &roomWatch{caller: s.caller, known: room.accessCursor}
 	w.readable.Store(true)
 	err = c.Subscribe(realtime.Subscription{
 		App: appName, OrgID: room.EntityOwner, Topics: []string{roomTopic(id)},
@@ -335,10 +335,15 @@ func messageFrame(payload []byte) []byte {
 // match and encode for one subscription at a time, in log order, so the
 // member's permission follows every rule change exactly where it happened
 // in the room's stream: no message committed after a ban reaches the banned
-// member, on any node. readable is atomic because selectRoom's re-check
-// writes it from the reader goroutine.
+// member, on any node. Access events up to known (the room's access cursor
+// when its access was read at select time) are already reflected and are
+// skipped: the hub may still dispatch them to a new subscription when its
+// tailer is behind the database (Postgres shows an event to readers only
+// once every older transaction has ended). readable is atomic because
+// selectRoom's re-check writes it from the reader goroutine.
 type roomWatch struct {
 	caller   Caller
+	known    events.Cursor
 	readable atomic.Bool
 }
 
@@ -348,6 +353,9 @@ func (w *roomWatch) match(ev events.Event) bool {
 		return w.readable.Load()
 	case evRoomDeleted:
 		return w.readable.Swap(false)
+	}
+	if w.known != "" && events.CompareCursor(ev.Cursor, w.known) <= 0 {
+		return false
 	}
 	var p roomEvent
 	if json.Unmarshal(ev.Payload, &p) != nil || p.Access == nil {

@@ -151,7 +151,6 @@ func (s *Service) commit(ctx context.Context, batch []*post) []postResult {
 		return nil
 	})
 	if err != nil {
-		println("DEBUGCOMMIT", err.Error())
 		for i := range res {
 			res[i] = postResult{err: err}
 		}

@@ -54,6 +54,11 @@ type Room struct {
 	LevelAdmin  int       `json:"level_admin"`
 	EntityOwner string    `json:"entity_owner"`
 	CreatedAt   time.Time `json:"created_at"`
+
+	// accessCursor is the cursor of the room's last access event (its
+	// creation, a rule or admin-level change): an open connection that read
+	// the room's access skips the access events up to it (see roomWatch).
+	accessCursor events.Cursor
 }
 
 // Service holds the rooms, rules and messages of one store. It is safe for
@@ -94,19 +99,26 @@ func (s *Service) emitRoom(ctx context.Context, tx *store.Tx, typ string, p room
 	if err != nil {
 		return events.Event{}, fmt.Errorf("messaging: encode event: %w", err)
 	}
-	return s.events.Record(ctx, tx, events.Event{Type: typ, OrgID: p.Room.EntityOwner,
+	ev, err := s.events.Record(ctx, tx, events.Event{Type: typ, OrgID: p.Room.EntityOwner,
 		Subject: strconv.FormatInt(p.Room.ID, 10), Payload: b})
+	if err != nil || typ == evRoomDeleted {
+		return ev, err
+	}
+	_, err = tx.Exec(ctx, "UPDATE messaging_rooms SET access_cursor = ? WHERE id = ?", string(ev.Cursor), p.Room.ID)
+	return ev, store.Normalize(err)
 }
 
-const roomColumns = "id, uuid, name, type, level_admin, entity_owner, created_at"
+const roomColumns = "id, uuid, name, type, level_admin, entity_owner, created_at, access_cursor"
 
 func scanRoom(row interface{ Scan(...any) error }) (Room, error) {
 	var r Room
 	var created int64
-	if err := row.Scan(&r.ID, &r.UUID, &r.Name, &r.Type, &r.LevelAdmin, &r.EntityOwner, &created); err != nil {
+	var access string
+	if err := row.Scan(&r.ID, &r.UUID, &r.Name, &r.Type, &r.LevelAdmin, &r.EntityOwner, &created, &access); err != nil {
 		return Room{}, err
 	}
 	r.CreatedAt = time.UnixMicro(created).UTC()
+	r.accessCursor = events.Cursor(access)
 	return r, nil
 }
 
@@ -181,8 +193,8 @@ func (s *Service) CreateRoom(ctx context.Context, c Caller, in NewRoom) (Room, e
 		rules = append(rules, Rule{EntityUUID: c.Entity, Kind: KindEntity, Level: entityRuleLevel, Permissions: "rw", Accepted: true})
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO messaging_rooms (uuid, name, type, level_admin, entity_owner, created_at, event_cursor)
-			VALUES (?, ?, ?, ?, ?, ?, '') RETURNING id`,
+		err := tx.QueryRow(ctx, `INSERT INTO messaging_rooms (uuid, name, type, level_admin, entity_owner, created_at, event_cursor, access_cursor)
+			VALUES (?, ?, ?, ?, ?, ?, '', '') RETURNING id`,
 			r.UUID, r.Name, r.Type, r.LevelAdmin, r.EntityOwner, r.CreatedAt.UnixMicro()).Scan(&r.ID)
 		if err != nil {
 			return store.Normalize(err)

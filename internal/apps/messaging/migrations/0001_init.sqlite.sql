@@ -9,7 +9,10 @@ CREATE TABLE messaging_rooms (
     level_admin  INTEGER NOT NULL CHECK (level_admin BETWEEN 0 AND 1000000),
     entity_owner TEXT    NOT NULL,
     created_at   BIGINT  NOT NULL,
-    event_cursor TEXT    NOT NULL
+    event_cursor TEXT    NOT NULL,
+    -- cursor of the room's last access event (creation, rule or admin level
+    -- change): an open connection skips the access events up to it.
+    access_cursor TEXT   NOT NULL DEFAULT ''
 );
 CREATE INDEX messaging_rooms_owner ON messaging_rooms (entity_owner, id);
 
