@@ -24,8 +24,8 @@ import (
 
 // config is the run, after flags and scenario defaults.
 type config struct {
-	baseURL string
-	wsURLs  []string // one per node of -url; member i connects to wsURLs[i%len]
+	baseURL        string
+	wsURLs         []string // one per node of -url; member i connects to wsURLs[i%len]
 	secret         string
 	scenario       string
 	rooms, members int
