@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
 
 // adminKey is an admin API key's Basic credentials.
@@ -249,9 +250,9 @@ func TestAdminRoutes(t *testing.T) {
 			// A seed token is messaging's only (401); a platform token is a
 			// user's, not an admin's (403).
 			expectProblem(t, what+" seed token", request(t, c.method, n.URL+"/admin/messaging"+c.path, c.body, "application/json",
-				nodetest.Bearer(alice.token)), http.StatusUnauthorized, "")
+				testhttp.Bearer(alice.token)), http.StatusUnauthorized, "")
 			expectProblem(t, what+" platform token", request(t, c.method, n.URL+"/admin/messaging"+c.path, c.body, "application/json",
-				nodetest.Bearer(platform.token)), http.StatusForbidden, "")
+				testhttp.Bearer(platform.token)), http.StatusForbidden, "")
 		}
 		// Nothing of that happened.
 		if d := alice.getRoom(t, n, beta); d.Room.Name != "Beta renamed" || len(d.Rules) != 3 {

@@ -17,6 +17,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
 
 const secret = "messaging-test-secret"
@@ -51,7 +52,7 @@ func newMember(t *testing.T, entity string, level int) member {
 // do sends a REST request as m.
 func (m member) do(t *testing.T, n *nodetest.Node, method, path, body string) (int, string) {
 	t.Helper()
-	return nodetest.Do(t, method, n.URL+path, body, nodetest.Bearer(m.token))
+	return testhttp.Do(t, method, n.URL+path, body, testhttp.Bearer(m.token))
 }
 
 // mustDo is do expecting a status.

@@ -22,6 +22,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
 
 // reply is an HTTP response, read whole.
@@ -35,32 +36,18 @@ type reply struct {
 // not empty); prepare, when not nil, sets credentials or headers.
 func request(t *testing.T, method, url, body, contentType string, prepare func(*http.Request)) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var ct func(*http.Request)
 	if body != "" {
-		req.Header.Set("Content-Type", contentType)
+		ct = testhttp.ContentType(contentType)
 	}
-	if prepare != nil {
-		prepare(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	r := testhttp.Send(t, method, url, body, ct, prepare)
+	return reply{status: r.Status, header: r.Header, body: r.Body}
 }
 
 // call sends a JSON request as m.
 func (m member) call(t *testing.T, n *nodetest.Node, method, path, body string) reply {
 	t.Helper()
-	return request(t, method, n.URL+path, body, "application/json", nodetest.Bearer(m.token))
+	return request(t, method, n.URL+path, body, "application/json", testhttp.Bearer(m.token))
 }
 
 // decode unmarshals s into a T.
@@ -337,7 +324,7 @@ func TestREST(t *testing.T) {
 						return
 					}
 					req.Header.Set("Content-Type", "application/json")
-					nodetest.Bearer(alice.token)(req)
+					testhttp.Bearer(alice.token)(req)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
 						statuses <- err.Error()
@@ -724,7 +711,7 @@ func TestRESTBadInput(t *testing.T) {
 		}
 		before := snapshot()
 		forged := alice.token[:strings.LastIndexByte(alice.token, '.')] + ".c2lnbmF0dXJl"
-		bearer := nodetest.Bearer(alice.token)
+		bearer := testhttp.Bearer(alice.token)
 		rooms, members := "/messaging/rooms", roomPath(room, "/members")
 		invitation, messages := roomPath(room, "/invitation"), roomPath(room, "/messages")
 		newRoom := func(name, level string) string { return fmt.Sprintf(`{"name":%s,"level_admin":%s}`, name, level) }
@@ -765,8 +752,8 @@ func TestRESTBadInput(t *testing.T) {
 			{name: "no body", method: "POST", path: rooms, status: 400},
 			{name: "wrong content type", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), contentType: "text/plain", status: 415},
 			{name: "no token", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: func(*http.Request) {}, status: 401},
-			{name: "bad token", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: nodetest.Bearer("not.a.jwt"), status: 401},
-			{name: "bad signature", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: nodetest.Bearer(forged), status: 401},
+			{name: "bad token", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: testhttp.Bearer("not.a.jwt"), status: 401},
+			{name: "bad signature", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: testhttp.Bearer(forged), status: 401},
 			{name: "basic credentials", method: "POST", path: rooms, body: newRoom(`"x"`, "1"),
 				auth: func(r *http.Request) { r.SetBasicAuth("nobody", "nothing") }, status: 401},
 

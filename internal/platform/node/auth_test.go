@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
@@ -43,7 +45,7 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 				return tok
 			}
 			call := func(method, path, bearer, orgID, body string) (int, string) {
-				return doWith(t, method, srv.URL+path, body, func(r *http.Request) {
+				return testhttp.Do(t, method, srv.URL+path, body, func(r *http.Request) {
 					if bearer != "" {
 						r.Header.Set("Authorization", "Bearer "+bearer)
 					}
@@ -93,7 +95,7 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, path := range []string{"/admin/orgs", "/admin/events", "/admin/jobs", "/admin/mails"} {
-				status, body := doWith(t, "GET", srv.URL+path, "", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) })
+				status, body := testhttp.Do(t, "GET", srv.URL+path, "", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) })
 				if status != http.StatusOK {
 					t.Errorf("admin key GET %s: %d %s", path, status, body)
 				}
@@ -136,7 +138,7 @@ func TestAppAdminCollection(t *testing.T) {
 		{"platform token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }, http.StatusForbidden},
 		{"admin key", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) }, http.StatusOK},
 	} {
-		if status, body := doWith(t, "GET", srv.URL+"/admin/notes/notes", "", c.auth); status != c.status {
+		if status, body := testhttp.Do(t, "GET", srv.URL+"/admin/notes/notes", "", c.auth); status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.status)
 		}
 	}

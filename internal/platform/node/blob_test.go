@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/blob"
 	"github.com/tessera-dev/tessera/internal/platform/events"
@@ -40,7 +42,7 @@ func TestSignedUploadEmitsObjectCreated(t *testing.T) {
 				t.Fatal(err)
 			}
 			url := srv.URL + signed[strings.Index(signed, blob.PathPrefix):]
-			status, body := doWith(t, http.MethodPut, url, "quarterly numbers", func(r *http.Request) {
+			status, body := testhttp.Do(t, http.MethodPut, url, "quarterly numbers", func(r *http.Request) {
 				r.Header.Set("Content-Type", "text/plain")
 			})
 			if status != http.StatusCreated {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/coder/websocket"
 	"github.com/danielgtaylor/huma/v2"
 
@@ -148,36 +150,6 @@ func testConfig(t *testing.T, engine store.Engine, extra ...string) *config.Conf
 	return cfg
 }
 
-func do(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	return doWith(t, method, url, body, nil)
-}
-
-// doWith is do with credentials or headers set by prepare (when not nil).
-func doWith(t *testing.T, method, url, body string, prepare func(*http.Request)) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if prepare != nil {
-		prepare(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 func TestAppsMountOnBothEngines(t *testing.T) {
 	t.Parallel()
 	for _, engine := range []store.Engine{store.EngineSQLite, store.EnginePostgres} {
@@ -185,7 +157,7 @@ func TestAppsMountOnBothEngines(t *testing.T) {
 			t.Parallel()
 			srv := openNode(t, testConfig(t, engine, "TESSERA_APPS=notes"), notesApp(), otherApp())
 
-			status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello"}`)
+			status, body := testhttp.Do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello"}`)
 			var note struct {
 				ID   int64
 				Body string
@@ -193,16 +165,16 @@ func TestAppsMountOnBothEngines(t *testing.T) {
 			if status != http.StatusOK || json.Unmarshal([]byte(body), &note) != nil || note.ID != 1 || note.Body != "hello" {
 				t.Fatalf("create note: %d %s", status, body)
 			}
-			if status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello","extra":1}`); status != http.StatusBadRequest {
+			if status, body := testhttp.Do(t, "POST", srv.URL+"/notes/notes", `{"body":"hello","extra":1}`); status != http.StatusBadRequest {
 				t.Errorf("unknown field: %d %s", status, body)
 			}
-			if status, body := do(t, "GET", srv.URL+"/notes/raw", ""); status != http.StatusOK || body != "raw" {
+			if status, body := testhttp.Do(t, "GET", srv.URL+"/notes/raw", ""); status != http.StatusOK || body != "raw" {
 				t.Errorf("raw route: %d %q", status, body)
 			}
-			if status, _ := do(t, "GET", srv.URL+"/other/ping", ""); status != http.StatusNotFound {
+			if status, _ := testhttp.Do(t, "GET", srv.URL+"/other/ping", ""); status != http.StatusNotFound {
 				t.Errorf("disabled app answered: %d", status)
 			}
-			status, body = do(t, "GET", srv.URL+"/openapi.json", "")
+			status, body = testhttp.Do(t, "GET", srv.URL+"/openapi.json", "")
 			if status != http.StatusOK || !strings.Contains(body, `"/notes/notes"`) {
 				t.Errorf("openapi lacks the app's route: %d %.200s", status, body)
 			}
@@ -220,7 +192,7 @@ func TestEventToHandlerToMail(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig(t, engine)
 			srv := openNode(t, cfg, notesApp())
-			if status, body := do(t, "POST", srv.URL+"/notes/notes", `{"body":"ship it"}`); status != http.StatusOK {
+			if status, body := testhttp.Do(t, "POST", srv.URL+"/notes/notes", `{"body":"ship it"}`); status != http.StatusOK {
 				t.Fatalf("create: %d %s", status, body)
 			}
 			deadline := time.Now().Add(20 * time.Second)
@@ -249,12 +221,12 @@ func TestReadyzChecksRedis(t *testing.T) {
 		t.Skip("set TESSERA_TEST_REDIS_URL to check readiness against a real Redis")
 	}
 	up := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_REDIS="+redisURL))
-	if status, body := do(t, "GET", up.URL+"/readyz", ""); status != http.StatusOK || !strings.Contains(body, `"redis":"ok"`) {
+	if status, body := testhttp.Do(t, "GET", up.URL+"/readyz", ""); status != http.StatusOK || !strings.Contains(body, `"redis":"ok"`) {
 		t.Errorf("readyz with Redis up: %d %s", status, body)
 	}
 	// Nothing listens on port 1: the check fails and readyz says which.
 	down := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_REDIS=redis://127.0.0.1:1/0"))
-	if status, body := do(t, "GET", down.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
+	if status, body := testhttp.Do(t, "GET", down.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
 		t.Errorf("readyz with Redis down: %d %s", status, body)
 	}
 }
@@ -263,7 +235,7 @@ func TestReadyzChecksS3Endpoint(t *testing.T) {
 	t.Parallel()
 	srv := openNode(t, testConfig(t, store.EngineSQLite, "TESSERA_BLOBS=s3://bucket?endpoint=http://127.0.0.1:1&region=us-east-1",
 		"TESSERA_S3_ACCESS_KEY=a", "TESSERA_S3_SECRET_KEY=b"))
-	if status, body := do(t, "GET", srv.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "blobs") {
+	if status, body := testhttp.Do(t, "GET", srv.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "blobs") {
 		t.Errorf("readyz with S3 unreachable: %d %s", status, body)
 	}
 }
@@ -296,7 +268,7 @@ func TestLocalKeyIsCreatedOnceAndKept(t *testing.T) {
 func TestBlobRouteIsMounted(t *testing.T) {
 	t.Parallel()
 	srv := openNode(t, testConfig(t, store.EngineSQLite))
-	status, body := do(t, "PUT", srv.URL+"/blobs/notes/a.txt", "unsigned")
+	status, body := testhttp.Do(t, "PUT", srv.URL+"/blobs/notes/a.txt", "unsigned")
 	if status != http.StatusForbidden || !strings.Contains(body, `"status":403`) {
 		t.Fatalf("unsigned PUT: %d %s", status, body)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/coder/websocket"
 
 	"github.com/tessera-dev/tessera/internal/platform/config"
@@ -95,7 +97,7 @@ func (f *feed) expect(bodies ...string) (last string) {
 
 func post(t *testing.T, base, body string) {
 	t.Helper()
-	if status, resp := do(t, "POST", base+"/notes/notes", `{"body":"`+body+`"}`); status != http.StatusOK {
+	if status, resp := testhttp.Do(t, "POST", base+"/notes/notes", `{"body":"`+body+`"}`); status != http.StatusOK {
 		t.Fatalf("create %q: %d %s", body, status, resp)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
@@ -88,14 +90,14 @@ func TestRedisOutage(t *testing.T) {
 	redis.stop()
 	post(t, a.URL, "a-during") // a single node keeps working
 	f.expect("a-during")
-	if status, body := do(t, "GET", a.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
+	if status, body := testhttp.Do(t, "GET", a.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
 		t.Errorf("readyz with Redis down: %d %s", status, body)
 	}
 	post(t, b.URL, "b-during") // committed, but node A is not woken
 
 	startRedis(t, port)
 	waitFor(t, "readyz after Redis restart", func() bool {
-		status, _ := do(t, "GET", a.URL+"/readyz", "")
+		status, _ := testhttp.Do(t, "GET", a.URL+"/readyz", "")
 		return status == http.StatusOK
 	})
 	// B's next wake-up reaches A once both are resubscribed; A then reads

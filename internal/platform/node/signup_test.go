@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -24,14 +26,14 @@ func TestSignUpToMe(t *testing.T) {
 			cfg := testConfig(t, engine)
 			srv := openNode(t, cfg)
 			const email, password = "Ada@Example.com", "correct horse battery staple"
-			if status, body := do(t, "POST", srv.URL+"/auth/signup", `{"email":"`+email+`","password":"`+password+`","name":"Ada"}`); status != http.StatusCreated {
+			if status, body := testhttp.Do(t, "POST", srv.URL+"/auth/signup", `{"email":"`+email+`","password":"`+password+`","name":"Ada"}`); status != http.StatusCreated {
 				t.Fatalf("signup: %d %s", status, body)
 			}
 			code := waitForCode(t, cfg.MailDir())
-			if status, body := do(t, "POST", srv.URL+"/auth/confirm", `{"email":"ada@example.com","code":"`+code+`"}`); status/100 != 2 {
+			if status, body := testhttp.Do(t, "POST", srv.URL+"/auth/confirm", `{"email":"ada@example.com","code":"`+code+`"}`); status/100 != 2 {
 				t.Fatalf("confirm: %d %s", status, body)
 			}
-			status, body := do(t, "POST", srv.URL+"/auth/token", `{"grant_type":"password","email":"ADA@example.com","password":"`+password+`"}`)
+			status, body := testhttp.Do(t, "POST", srv.URL+"/auth/token", `{"grant_type":"password","email":"ADA@example.com","password":"`+password+`"}`)
 			var tok struct {
 				AccessToken  string `json:"access_token"`
 				RefreshToken string `json:"refresh_token"`
@@ -39,7 +41,7 @@ func TestSignUpToMe(t *testing.T) {
 			if status != http.StatusOK || json.Unmarshal([]byte(body), &tok) != nil || tok.AccessToken == "" || tok.RefreshToken == "" {
 				t.Fatalf("token: %d %s", status, body)
 			}
-			status, body = doWith(t, "GET", srv.URL+"/auth/me", "", func(r *http.Request) {
+			status, body = testhttp.Do(t, "GET", srv.URL+"/auth/me", "", func(r *http.Request) {
 				r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			})
 			var me struct{ Email, Name string }
@@ -47,7 +49,7 @@ func TestSignUpToMe(t *testing.T) {
 			if status != http.StatusOK || err != nil || me.Email != "ada@example.com" || me.Name != "Ada" {
 				t.Fatalf("me: %d %s %v", status, body, err)
 			}
-			if status, _ := do(t, "POST", srv.URL+"/auth/token", `{"grant_type":"password","email":"ada@example.com","password":"wrong password here"}`); status != http.StatusUnauthorized {
+			if status, _ := testhttp.Do(t, "POST", srv.URL+"/auth/token", `{"grant_type":"password","email":"ada@example.com","password":"wrong password here"}`); status != http.StatusUnauthorized {
 				t.Errorf("wrong password: %d, want 401", status)
 			}
 		})

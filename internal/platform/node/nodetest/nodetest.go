@@ -4,11 +4,8 @@ package nodetest
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 
@@ -92,35 +89,4 @@ func (n *Node) Stop() error {
 		err = n.Close()
 	})
 	return err
-}
-
-// Do sends a request with a JSON body (when not empty) and returns the
-// status and body; prepare, when not nil, sets credentials or headers.
-func Do(t testing.TB, method, url, body string, prepare func(*http.Request)) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if prepare != nil {
-		prepare(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// Bearer returns a prepare function setting a bearer token.
-func Bearer(token string) func(*http.Request) {
-	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 }

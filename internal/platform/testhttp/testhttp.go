@@ -1,0 +1,64 @@
+// Package testhttp sends HTTP requests from tests and reads the whole
+// answer: one helper for the platform's and the apps' tests.
+package testhttp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Response is an answer, read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Send sends a request with body (Content-Type application/json when body
+// is not empty; a prepare function may set another) and reads the answer.
+// Each prepare function, when not nil, sets credentials or headers.
+func Send(t testing.TB, method, url, body string, prepare ...func(*http.Request)) Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, p := range prepare {
+		if p != nil {
+			p(req)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// Do is Send returning the status and the body.
+func Do(t testing.TB, method, url, body string, prepare ...func(*http.Request)) (int, string) {
+	t.Helper()
+	r := Send(t, method, url, body, prepare...)
+	return r.Status, r.Body
+}
+
+// Bearer sets a bearer token.
+func Bearer(token string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+// ContentType sets the Content-Type header.
+func ContentType(ct string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Content-Type", ct) }
+}
