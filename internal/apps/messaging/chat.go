@@ -107,17 +107,36 @@ func (s *session) onMessage(c *realtime.Conn, msg []byte) {
 	}
 	switch cmd.Type {
 	case "token":
-		s.token(c, cmd)
+		onFreshStack(func() { s.token(c, cmd) })
 	case "select_room":
-		s.selectRoom(c, cmd)
+		onFreshStack(func() { s.selectRoom(c, cmd) })
 	case "message":
 		s.message(c, cmd)
 	case "get_past_messages":
-		s.pastMessages(c, cmd)
+		onFreshStack(func() { s.pastMessages(c, cmd) })
 	case "quit":
 		c.Close(realtime.StatusNormalClosure, "bye")
 	default:
 		_ = c.SendRaw(frameCommand)
+	}
+}
+
+// onFreshStack runs f on a short-lived goroutine and waits for it. Token
+// checks and database reads grow a goroutine's stack (SQLite's engine runs
+// deep), and the reader goroutine would keep that stack for the connection's
+// whole life: an idle member costs less when they run elsewhere. A panic in
+// f is raised again here, where the hub's recovery handles it.
+func onFreshStack(f func()) {
+	var panicked any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		f()
+	}()
+	<-done
+	if panicked != nil {
+		panic(panicked)
 	}
 }
 

@@ -140,13 +140,16 @@ func (s *Service) commit(ctx context.Context, batch []*post) []postResult {
 		if err != nil {
 			return err
 		}
+		msgs := make([]Message, len(ok))
 		for k, i := range ok {
 			p := batch[i]
-			m, err := s.insertMessage(ctx, tx, rooms[p.roomID].room, msgIDs[k], p.caller.User, p.content)
-			if err != nil {
-				return err
-			}
-			res[i].msg = m
+			msgs[k] = Message{ID: msgIDs[k], RoomID: p.roomID, Emitter: p.caller.User, Content: p.content, CreatedAt: s.now()}
+		}
+		if err := s.insertMessages(ctx, tx, rooms, msgs); err != nil {
+			return err
+		}
+		for k, i := range ok {
+			res[i].msg = msgs[k]
 		}
 		return nil
 	})
@@ -278,25 +281,39 @@ func allocMessageIDs(ctx context.Context, tx *store.Tx, n int) ([]int64, error) 
 	return ids, nil
 }
 
-// insertMessage stores message id and its event, and keeps the event's
-// cursor on the row (resume by message id).
-func (s *Service) insertMessage(ctx context.Context, tx *store.Tx, r Room, id int64, emitter, content string) (Message, error) {
-	m := Message{ID: id, RoomID: r.ID, Emitter: emitter, Content: content, CreatedAt: s.now()}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return Message{}, fmt.Errorf("messaging: encode message: %w", err)
+// maxInsertRows bounds the rows of one multi-row INSERT of messages.
+const maxInsertRows = 64
+
+// insertMessages stores msgs (ids allocated) and their events, each row
+// keeping its event's cursor (resume by message id): one statement per up to
+// 64 events, then per up to 64 rows.
+func (s *Service) insertMessages(ctx context.Context, tx *store.Tx, rooms map[int64]*batchRoom, msgs []Message) error {
+	evs := make([]events.Event, len(msgs))
+	for i, m := range msgs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("messaging: encode message: %w", err)
+		}
+		evs[i] = events.Event{Type: evMessageCreated, OrgID: rooms[m.RoomID].room.EntityOwner,
+			Subject: strconv.FormatInt(m.RoomID, 10), Payload: b}
 	}
-	ev, err := s.events.Record(ctx, tx, events.Event{Type: evMessageCreated, OrgID: r.EntityOwner,
-		Subject: strconv.FormatInt(r.ID, 10), Payload: b})
+	evs, err := s.events.RecordAll(ctx, tx, evs)
 	if err != nil {
-		return Message{}, err
+		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO messaging_messages (id, room_id, emitter, content, created_at, event_cursor)
-		VALUES (?, ?, ?, ?, ?, ?)`, m.ID, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro(), string(ev.Cursor))
-	if err != nil {
-		return Message{}, store.Normalize(err)
+	for rest, sizes := msgs, store.Chunks(len(msgs), maxInsertRows); len(sizes) > 0; sizes = sizes[1:] {
+		n := sizes[0]
+		args := make([]any, 0, 6*n)
+		for i, m := range rest[:n] {
+			args = append(args, m.ID, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro(), string(evs[len(msgs)-len(rest)+i].Cursor))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO messaging_messages (id, room_id, emitter, content, created_at, event_cursor)
+			VALUES `+store.Values(n, 6), args...); err != nil {
+			return store.Normalize(err)
+		}
+		rest = rest[n:]
 	}
-	return m, nil
+	return nil
 }
 
 // HistoryQuery selects a page of a room's history: messages created in

@@ -124,33 +124,15 @@ func scanRoom(row interface{ Scan(...any) error }) (Room, error) {
 
 // load reads a room and its access; fault.NotFound when there is none.
 func load(ctx context.Context, q store.Querier, id int64) (Room, Access, error) {
-	r, err := scanRoom(q.QueryRow(ctx, "SELECT "+roomColumns+" FROM messaging_rooms WHERE id = ?", id))
-	if err != nil {
-		return Room{}, Access{}, store.NotFound(err, "room")
-	}
-	rules, err := loadRules(ctx, q, id)
+	rooms, err := loadRooms(ctx, q, []int64{id})
 	if err != nil {
 		return Room{}, Access{}, err
 	}
-	return r, Access{EntityOwner: r.EntityOwner, LevelAdmin: r.LevelAdmin, Rules: rules}, nil
-}
-
-func loadRules(ctx context.Context, q store.Querier, roomID int64) ([]Rule, error) {
-	rows, err := q.Query(ctx, `SELECT entity_uuid, kind, level, permissions, accepted FROM messaging_rules
-		WHERE room_id = ? ORDER BY created_at, entity_uuid`, roomID)
-	if err != nil {
-		return nil, store.Normalize(err)
+	br := rooms[id]
+	if br == nil {
+		return Room{}, Access{}, fault.New(fault.NotFound, "room not found")
 	}
-	defer rows.Close()
-	rules := []Rule{}
-	for rows.Next() {
-		var r Rule
-		if err := rows.Scan(&r.EntityUUID, &r.Kind, &r.Level, &r.Permissions, &r.Accepted); err != nil {
-			return nil, store.Normalize(err)
-		}
-		rules = append(rules, r)
-	}
-	return rules, store.Normalize(rows.Err())
+	return br.room, br.access, nil
 }
 
 // authorize loads the room and checks that c holds want there: 404 when the

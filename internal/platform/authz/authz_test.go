@@ -517,7 +517,8 @@ func TestTokenCacheRechecksExpiry(t *testing.T) {
 	if res := w.do("records", tok, nil); res.status != 401 {
 		t.Fatalf("expired while cached: %d", res.status)
 	}
-	// A cached token is still refused by an app it does not reach.
+	// A token seen before is still refused by an app it does not reach
+	// (shared-secret tokens are not cached: an HMAC costs less than an entry).
 	shared := "Bearer " + w.sharedToken(map[string]any{"exp": w.now.Add(time.Hour).Unix()})
 	if res := w.do("messaging", shared, nil); res.status != 204 {
 		t.Fatalf("shared: %d", res.status)

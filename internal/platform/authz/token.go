@@ -113,8 +113,10 @@ func (a *Authorizer) verifyCached(ctx context.Context, token string) (*verifier,
 	if err != nil {
 		return nil, nil, err
 	}
-	exp, _ := numericDate(c["exp"])
-	a.cache.put(token, v, c, a.now(), exp)
+	if v.via != ViaShared { // an HMAC is cheaper than the entry it would cost (one per chat connection)
+		exp, _ := numericDate(c["exp"])
+		a.cache.put(token, v, c, a.now(), exp)
+	}
 	return v, c, nil
 }
 

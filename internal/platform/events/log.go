@@ -2,11 +2,13 @@ package events
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,41 +122,98 @@ func (l *Log) Emit(ctx context.Context, tx *store.Tx, e Event) error {
 // Cursor (an app that keeps the cursor next to its row, as the chat does for
 // resume by message id).
 func (l *Log) Record(ctx context.Context, tx *store.Tx, e Event) (Event, error) {
-	if err := validate(&e); err != nil {
+	evs, err := l.RecordAll(ctx, tx, []Event{e})
+	if err != nil {
 		return Event{}, err
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Event{}, fmt.Errorf("events: new id: %w", err)
-	}
-	e.ID = id.String()
-	e.Time = l.now().UTC().Truncate(time.Microsecond)
+	return evs[0], nil
+}
 
-	var xid, seq int64
-	err = tx.QueryRow(ctx, `INSERT INTO platform_events (id, app, type, org_id, subject, payload, time)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+returning(tx.Engine()),
-		e.ID, e.App, e.Type, e.OrgID, e.Subject, string(e.Payload), timeArg(tx.Engine(), e.Time)).Scan(&xid, &seq)
-	if err != nil {
-		return Event{}, store.Normalize(fmt.Errorf("events: emit %s: %w", e.Type, err))
+// maxInsertRows bounds the rows of one multi-row INSERT of RecordAll.
+const maxInsertRows = 64
+
+// RecordAll is Record for several events at once (a group commit's): they
+// are inserted with one statement per up to 64 events, in order, and
+// returned recorded, in the same order. Nothing is recorded if one is
+// invalid.
+func (l *Log) RecordAll(ctx context.Context, tx *store.Tx, evs []Event) ([]Event, error) {
+	out := make([]Event, len(evs))
+	now := l.now().UTC().Truncate(time.Microsecond)
+	for i, e := range evs {
+		if err := validate(&e); err != nil {
+			return nil, err
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("events: new id: %w", err)
+		}
+		e.ID, e.Time = id.String(), now
+		out[i] = e
 	}
-	e.Cursor = encodeCursor(xid, seq)
+	for rest, sizes := out, store.Chunks(len(out), maxInsertRows); len(sizes) > 0; sizes = sizes[1:] {
+		if err := insertEvents(ctx, tx, rest[:sizes[0]]); err != nil {
+			return nil, err
+		}
+		rest = rest[sizes[0]:]
+	}
 
 	l.mu.RLock()
 	enqueue, listeners := l.enqueue, l.listeners
 	l.mu.RUnlock()
 	if enqueue != nil {
-		if err := enqueue(ctx, tx, e); err != nil {
-			return Event{}, fmt.Errorf("events: enqueue handlers of %s: %w", e.Type, err)
+		for _, e := range out {
+			if err := enqueue(ctx, tx, e); err != nil {
+				return nil, fmt.Errorf("events: enqueue handlers of %s: %w", e.Type, err)
+			}
 		}
 	}
 	if len(listeners) > 0 {
 		tx.AfterCommit(func() {
-			for _, f := range listeners {
-				f(e)
+			for _, e := range out {
+				for _, f := range listeners {
+					f(e)
+				}
 			}
 		})
 	}
-	return e, nil
+	return out, nil
+}
+
+// insertEvents inserts evs with one statement and sets their cursors. The
+// rows of one multi-row INSERT take their seq values in VALUES order, so the
+// returned cursors sorted by seq are the events' in order (whatever order
+// RETURNING uses; apps' roles may read back seq and xid only).
+func insertEvents(ctx context.Context, tx *store.Tx, evs []Event) error {
+	args := make([]any, 0, 7*len(evs))
+	for _, e := range evs {
+		args = append(args, e.ID, e.App, e.Type, e.OrgID, e.Subject, string(e.Payload), timeArg(tx.Engine(), e.Time))
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO platform_events (id, app, type, org_id, subject, payload, time)
+		VALUES `+store.Values(len(evs), 7)+` RETURNING `+returning(tx.Engine()), args...)
+	if err != nil {
+		return store.Normalize(fmt.Errorf("events: emit %s: %w", evs[0].Type, err))
+	}
+	defer rows.Close()
+	type pos struct{ xid, seq int64 }
+	got := make([]pos, 0, len(evs))
+	for rows.Next() {
+		var p pos
+		if err := rows.Scan(&p.xid, &p.seq); err != nil {
+			return store.Normalize(fmt.Errorf("events: emit %s: %w", evs[0].Type, err))
+		}
+		got = append(got, p)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Normalize(fmt.Errorf("events: emit %s: %w", evs[0].Type, err))
+	}
+	if len(got) != len(evs) {
+		return fmt.Errorf("events: emit %s: %d rows returned for %d events", evs[0].Type, len(got), len(evs))
+	}
+	slices.SortFunc(got, func(a, b pos) int { return cmp.Compare(a.seq, b.seq) })
+	for i, p := range got {
+		evs[i].Cursor = encodeCursor(p.xid, p.seq)
+	}
+	return nil
 }
 
 // returning is the cursor part of an inserted row.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -415,3 +416,42 @@ func TestConcurrentTail(t *testing.T) {
 }
 
 var errRollback = errors.New("rollback")
+
+// TestRecordAll: a batch of events recorded at once (several multi-row
+// statements) comes back in order with the cursors the log reads them at.
+func TestRecordAll(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		l, db := setup(t, s, events.Options{})
+		in := make([]events.Event, 100) // chunks of 64, 32 and 4
+		for i := range in {
+			in[i] = events.Event{Type: "testapp.item.created", OrgID: "org1", Subject: strconv.Itoa(i)}
+		}
+		var out []events.Event
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			out, err = l.RecordAll(tx.Context(), tx, in)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []events.Event
+		deadline := time.Now().Add(10 * time.Second)
+		for len(got) < len(in) && time.Now().Before(deadline) { // Postgres: readable once older transactions end
+			got = readAll(t, l, "", events.Filter{}, 1000)
+		}
+		if len(got) != len(in) {
+			t.Fatalf("read %d events, want %d", len(got), len(in))
+		}
+		for i := range in {
+			if out[i].Subject != strconv.Itoa(i) || got[i].ID != out[i].ID || got[i].Cursor != out[i].Cursor {
+				t.Fatalf("event %d: recorded %+v, read %+v", i, out[i], got[i])
+			}
+		}
+		if _, err := l.RecordAll(ctx, nil, []events.Event{{Type: "Bad Type"}}); !fault.Is(err, fault.Invalid) {
+			t.Fatalf("an invalid event: %v", err)
+		}
+	})
+}

@@ -1,0 +1,22 @@
+package store
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestChunks(t *testing.T) {
+	for _, c := range []struct {
+		n, max int
+		want   []int
+	}{
+		{0, 64, nil}, {1, 64, []int{1}}, {37, 64, []int{32, 4, 1}}, {64, 64, []int{64}}, {130, 64, []int{64, 64, 2}},
+	} {
+		if got := Chunks(c.n, c.max); !slices.Equal(got, c.want) {
+			t.Errorf("Chunks(%d, %d) = %v, want %v", c.n, c.max, got, c.want)
+		}
+	}
+	if got := Values(2, 3); got != "(?, ?, ?), (?, ?, ?)" {
+		t.Errorf("Values(2, 3) = %q", got)
+	}
+}
