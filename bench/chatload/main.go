@@ -239,6 +239,7 @@ type report struct {
 type rssReport struct {
 	PID             int     `json:"pid"`
 	BeforeBytes     uint64  `json:"before_bytes"`
+	RoomsBytes      uint64  `json:"rooms_created_bytes"`
 	ConnectedBytes  uint64  `json:"connected_idle_bytes"`
 	PerConnBytes    float64 `json:"per_idle_connection_bytes"`
 	AfterStepsBytes uint64  `json:"end_bytes,omitempty"`
@@ -341,7 +342,17 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		case <-time.After(5 * time.Second):
 		}
 	}()
-	if err := r.setup(ctx, readCtx, &readers); err != nil {
+	// The per-connection figure starts once the rooms exist: creating them
+	// (REST, database pages) is not a connection's cost.
+	roomsReady := func() {
+		if cfg.pid > 0 {
+			sleepCtx(ctx, 2*time.Second)
+			if v, err := readVmRSS(cfg.pid); err == nil {
+				rss.RoomsBytes = v
+			}
+		}
+	}
+	if err := r.setup(ctx, readCtx, &readers, roomsReady); err != nil {
 		return r.rep, err
 	}
 	r.rep.SetupSeconds = time.Since(setupStart).Seconds()
@@ -354,7 +365,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			return r.rep, fmt.Errorf("-pid %d: %w", cfg.pid, err)
 		}
 		rss.ConnectedBytes = v
-		rss.PerConnBytes = (float64(v) - float64(rss.BeforeBytes)) / float64(n)
+		rss.PerConnBytes = (float64(v) - float64(max(rss.RoomsBytes, rss.BeforeBytes))) / float64(n)
 		r.rep.RSS = &rss
 	}
 	r.header(rates)
@@ -390,7 +401,7 @@ func (r *runner) note(s string) {
 }
 
 // setup makes the users, creates the rooms and connects every member.
-func (r *runner) setup(ctx, readCtx context.Context, readers *sync.WaitGroup) error {
+func (r *runner) setup(ctx, readCtx context.Context, readers *sync.WaitGroup, roomsReady func()) error {
 	cfg := r.cfg
 	entity := newUUID()
 	expires := time.Now().Add(2 * time.Hour)
@@ -428,6 +439,7 @@ func (r *runner) setup(ctx, readCtx context.Context, readers *sync.WaitGroup) er
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "chatload: %d rooms created, connecting %d members\n", len(r.rooms), len(r.members))
+	roomsReady()
 
 	return forEach(ctx, cfg.parallel, len(r.members), func(ctx context.Context, i int) error {
 		m := r.members[i]
@@ -600,8 +612,8 @@ func (r *runner) header(rates []float64) {
 	fmt.Fprintf(w, "- client %s/%s, %d CPU, %s; latency from the intended send time\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if rss := rep.RSS; rss != nil {
-		fmt.Fprintf(w, "- server RSS (pid %d): %s before connecting, %s with all %d members connected and idle: %.1f KiB per idle connection\n",
-			rss.PID, fmtMiB(rss.BeforeBytes), fmtMiB(rss.ConnectedBytes), rep.Connections, rss.PerConnBytes/1024)
+		fmt.Fprintf(w, "- server RSS (pid %d): %s at start, %s with the rooms created, %s with all %d members connected and idle: %.1f KiB per idle connection\n",
+			rss.PID, fmtMiB(rss.BeforeBytes), fmtMiB(rss.RoomsBytes), fmtMiB(rss.ConnectedBytes), rep.Connections, rss.PerConnBytes/1024)
 		if rss.PerConnBytes < 0 || rep.Connections < 500 {
 			fmt.Fprintln(w, "  (the per-connection figure is noise with few connections, or on a server that is still returning an earlier run's memory: measure it on a freshly started server, as scenario C)")
 		}
