@@ -48,6 +48,17 @@ type messageOutput struct {
 	Body Message
 }
 
+// pageOf makes a page of items read with limit+1 rows: the extra row, when
+// there is one, means another page, whose cursor is the last kept item's id.
+func pageOf[T any](items []T, limit int, id func(T) int64) *admin.ListOutput[T] {
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = strconv.FormatInt(id(items[len(items)-1]), 10)
+	}
+	return admin.Page(items, next)
+}
+
 // registerAdmin registers /admin/messaging/{rooms,messages}.
 func (s *Service) registerAdmin(api huma.API) {
 	tags := []string{"admin", "messaging"}
@@ -84,12 +95,7 @@ func (s *Service) registerAdmin(api huma.API) {
 		if err := rows.Err(); err != nil {
 			return nil, store.Normalize(err)
 		}
-		next := ""
-		if len(rooms) > in.Limit {
-			rooms = rooms[:in.Limit]
-			next = strconv.FormatInt(rooms[len(rooms)-1].ID, 10)
-		}
-		return admin.Page(rooms, next), nil
+		return pageOf(rooms, in.Limit, func(r Room) int64 { return r.ID }), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-messaging-get-room", Method: http.MethodGet, Path: "/rooms/{id}",
@@ -153,12 +159,7 @@ func (s *Service) registerAdmin(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		next := ""
-		if len(msgs) > in.Limit {
-			msgs = msgs[:in.Limit]
-			next = strconv.FormatInt(msgs[len(msgs)-1].ID, 10)
-		}
-		return admin.Page(msgs, next), nil
+		return pageOf(msgs, in.Limit, func(m Message) int64 { return m.ID }), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-messaging-get-message", Method: http.MethodGet, Path: "/messages/{id}",
