@@ -909,3 +909,22 @@ func TestPlatformTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateRoomIdempotencyKey: a create retried with its Idempotency-Key
+// returns the first room and creates nothing twice.
+func TestCreateRoomIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	n := start(t, store.EngineSQLite)
+	alice := newMember(t, uuid.NewString(), 100)
+	key := func(r *http.Request) { r.Header.Set("Idempotency-Key", "create-general-1") }
+	body := `{"name":"general","level_admin":100}`
+	first := testhttp.Send(t, "POST", n.URL+"/messaging/rooms", body, testhttp.Bearer(alice.token), key)
+	again := testhttp.Send(t, "POST", n.URL+"/messaging/rooms", body, testhttp.Bearer(alice.token), key)
+	if first.Status != 201 || again.Status != 201 || again.Body != first.Body || again.Header.Get("Location") != first.Header.Get("Location") {
+		t.Fatalf("first %+v\nagain %+v", first, again)
+	}
+	var list struct{ Items []messaging.RoomRule }
+	if err := json.Unmarshal([]byte(alice.mustDo(t, n, 200, "GET", "/messaging/rooms", "")), &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("rooms after a retried create: %+v %v", list, err)
+	}
+}

@@ -90,7 +90,7 @@ type Registry struct {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
 
 // reserved are the prefixes and schemas the platform owns.
-var reserved = []string{"platform", "blobs", "mail", "auth", "orgs", "admin", "river", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
+var reserved = []string{"platform", "blobs", "mail", "auth", "orgs", "admin", "river", "idempotency", "healthz", "readyz", "metrics", "openapi", "docs", "well-known"}
 
 // NewRegistry checks the declarations (name syntax, unique and not reserved
 // names, a Mount function) and returns the registry.

@@ -24,6 +24,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+	"github.com/tessera-dev/tessera/internal/platform/idempotency"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
@@ -113,13 +114,22 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	}
 	n.events.OnCommit(func(events.Event) { n.hub.Notify() })
 
+	keys := idempotency.New(st, log)
+	err = n.jobs.Schedule(jobs.Schedule{Name: "platform.idempotency.purge", Cron: "@hourly", Run: func(ctx context.Context) error {
+		_, err := keys.Purge(ctx)
+		return err
+	}})
+	if err != nil {
+		return nil, err
+	}
 	n.edge = httpapi.New(httpapi.Options{
-		Title:        "Tessera",
-		Version:      opts.Version,
-		Logger:       log,
-		CORSOrigins:  cfg.CORS.Origins,
-		Checks:       checks,
-		Authenticate: n.auth.Handler,
+		Title:       "Tessera",
+		Version:     opts.Version,
+		Logger:      log,
+		CORSOrigins: cfg.CORS.Origins,
+		Checks:      checks,
+		// The authorizer, then idempotency keys (kept per caller).
+		Authenticate: func(h http.Handler) http.Handler { return n.auth.Handler(keys.Middleware(h)) },
 	})
 	if err := n.hub.RegisterMetrics(n.edge.Metrics()); err != nil {
 		return nil, err
@@ -183,7 +193,7 @@ func Migrate(ctx context.Context, st *store.Store, registry *app.Registry, log *
 	if err := jobs.Migrate(ctx, st, log); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sets := append([]store.MigrationSet{mail.Migrations(), identity.Migrations(), authz.Migrations(), orgs.Migrations()},
+	sets := append([]store.MigrationSet{mail.Migrations(), identity.Migrations(), authz.Migrations(), orgs.Migrations(), idempotency.Migrations()},
 		registry.MigrationSets()...)
 	if err := st.Migrate(ctx, sets...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
