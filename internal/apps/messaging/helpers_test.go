@@ -23,7 +23,7 @@ import (
 const secret = "messaging-test-secret"
 
 // start runs a node with the messaging app on engine.
-func start(t *testing.T, engine store.Engine, environ ...string) *nodetest.Node {
+func start(t testing.TB, engine store.Engine, environ ...string) *nodetest.Node {
 	t.Helper()
 	apps := []app.App{messaging.App()}
 	env := append([]string{"TESSERA_MESSAGING_JWT_SECRET=" + secret}, environ...)
@@ -37,7 +37,7 @@ type member struct {
 	token        string
 }
 
-func newMember(t *testing.T, entity string, level int) member {
+func newMember(t testing.TB, entity string, level int) member {
 	t.Helper()
 	m := member{user: uuid.NewString(), entity: entity, level: level}
 	tok, err := authz.SignShared(secret, authz.SharedClaims{UserUUID: m.user, EntityUUID: entity, Level: level,
@@ -50,13 +50,13 @@ func newMember(t *testing.T, entity string, level int) member {
 }
 
 // do sends a REST request as m.
-func (m member) do(t *testing.T, n *nodetest.Node, method, path, body string) (int, string) {
+func (m member) do(t testing.TB, n *nodetest.Node, method, path, body string) (int, string) {
 	t.Helper()
 	return testhttp.Do(t, method, n.URL+path, body, testhttp.Bearer(m.token))
 }
 
 // mustDo is do expecting a status.
-func (m member) mustDo(t *testing.T, n *nodetest.Node, want int, method, path, body string) string {
+func (m member) mustDo(t testing.TB, n *nodetest.Node, want int, method, path, body string) string {
 	t.Helper()
 	status, resp := m.do(t, n, method, path, body)
 	if status != want {
@@ -66,7 +66,7 @@ func (m member) mustDo(t *testing.T, n *nodetest.Node, want int, method, path, b
 }
 
 // createRoom creates a group room as m and returns its id.
-func (m member) createRoom(t *testing.T, n *nodetest.Node, name string) int64 {
+func (m member) createRoom(t testing.TB, n *nodetest.Node, name string) int64 {
 	t.Helper()
 	var r messaging.Room
 	body := m.mustDo(t, n, http.StatusCreated, "POST", "/messaging/rooms", `{"name":"`+name+`","level_admin":"9999","type":"group"}`)
