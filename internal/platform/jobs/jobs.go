@@ -69,6 +69,11 @@ type Handler struct {
 	Name      string
 	EventType string
 	Handle    func(ctx context.Context, e events.Event) error
+	// OnDead, when set, is called after the last attempt failed, just before
+	// the job becomes dead, with that attempt's error (the mail outbox marks
+	// the mail failed). It runs once per death; a job retried from the admin
+	// API that dies again calls it again. Its error is logged.
+	OnDead func(ctx context.Context, e events.Event, err error) error
 }
 
 // Schedule is a job run on a cron schedule, once per tick across all nodes.
@@ -312,7 +317,19 @@ func (r *Runner) workEvent(ctx context.Context, job *river.Job[eventArgs]) error
 	}
 	e := job.Args.Event
 	e.Payload = json.RawMessage(job.Args.Payload)
-	return h.Handle(ctx, e)
+	err := h.Handle(ctx, e)
+	if err != nil && h.OnDead != nil && job.Attempt >= job.MaxAttempts && !isJobCancel(err) {
+		if dErr := h.OnDead(context.WithoutCancel(ctx), e, err); dErr != nil {
+			r.opts.Logger.WarnContext(ctx, "jobs: OnDead failed", "handler", h.Name, "event", e.ID, "error", dErr)
+		}
+	}
+	return err
+}
+
+// isJobCancel reports whether err asks River to cancel the job (not a death).
+func isJobCancel(err error) bool {
+	var c *river.JobCancelError
+	return errors.As(err, &c)
 }
 
 func (r *Runner) workSchedule(ctx context.Context, job *river.Job[scheduleArgs]) error {

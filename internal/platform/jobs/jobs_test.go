@@ -180,7 +180,7 @@ func TestFailingHandlerGoesDeadAndRetries(t *testing.T) {
 		ctx := context.Background()
 		migrate(t, s)
 		l, r := newRunner(t, s, fastOptions())
-		var attempts, fixed atomic.Int32
+		var attempts, fixed, deaths atomic.Int32
 		var done atomic.Bool
 		err := r.Register(jobs.Handler{Name: "test.flaky", EventType: "testapp.item.created",
 			Handle: func(context.Context, events.Event) error {
@@ -189,6 +189,12 @@ func TestFailingHandlerGoesDeadAndRetries(t *testing.T) {
 					return errors.New("smtp down")
 				}
 				done.Store(true)
+				return nil
+			},
+			OnDead: func(_ context.Context, _ events.Event, err error) error {
+				if err.Error() == "smtp down" && attempts.Load() == 3 {
+					deaths.Add(1)
+				}
 				return nil
 			}})
 		if err != nil {
@@ -208,6 +214,9 @@ func TestFailingHandlerGoesDeadAndRetries(t *testing.T) {
 		j := dead[0]
 		if attempts.Load() != 3 || j.Attempt != 3 || j.MaxAttempts != 3 || j.LastError != "smtp down" || j.Name != "test.flaky" {
 			t.Errorf("dead job = %+v after %d attempts; want 3 attempts, last error smtp down", j, attempts.Load())
+		}
+		if n := deaths.Load(); n != 1 {
+			t.Errorf("OnDead ran %d times after the third failed attempt, want once", n)
 		}
 		fixed.Store(1)
 		if err := r.Retry(ctx, j.ID); err != nil {

@@ -305,6 +305,11 @@ func (o *Outbox) DeliveryHandler() jobs.Handler {
 			}
 			return err
 		},
+		// The last attempt failed: the mail will not be sent (unless an admin
+		// retries the job), so it must not stay pending.
+		OnDead: func(ctx context.Context, e events.Event, err error) error {
+			return o.MarkFailed(ctx, e.Subject, "gave up: "+err.Error())
+		},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -356,13 +357,14 @@ func TestDeliverPermanentFailure(t *testing.T) {
 			t.Fatalf("after a refusal: %+v", m)
 		}
 
-		// The job runner gives up on a pending mail.
+		// The job runner gives up on a pending mail: the delivery handler's
+		// OnDead marks it failed.
 		id2, _ := enqueue(t, o, db, message("k2", "ann@example.com"))
-		if err := o.MarkFailed(ctx, id2, "gave up after 25 attempts"); err != nil {
+		if err := o.DeliveryHandler().OnDead(ctx, events.Event{Subject: id2}, errors.New("smtp down")); err != nil {
 			t.Fatal(err)
 		}
-		if m, _ := o.Get(ctx, id2); m.Status != mail.StatusFailed || m.LastError != "gave up after 25 attempts" {
-			t.Fatalf("after MarkFailed: %+v", m)
+		if m, _ := o.Get(ctx, id2); m.Status != mail.StatusFailed || m.LastError != "gave up: smtp down" {
+			t.Fatalf("after the last attempt: %+v", m)
 		}
 		if err := o.MarkFailed(ctx, "nope", "x"); !fault.Is(err, fault.NotFound) {
 			t.Fatalf("MarkFailed of an unknown id = %v, want not_found", err)
