@@ -46,8 +46,8 @@ const (
 
 // Deps are the platform services the admin API serves.
 type Deps struct {
-	// Store is the platform's store: admin writes emit their events in a
-	// transaction of its platform handle (Store.App(events.Schema)).
+	// Store is the platform's store: a job's retry or cancel and its event
+	// run in one transaction of its admin handle (Store.Admin).
 	Store  *store.Store
 	Events *events.Log
 	Jobs   *jobs.Runner
@@ -58,17 +58,17 @@ type Deps struct {
 
 // Admin serves the admin API. Build it with New and Register it.
 type Admin struct {
-	db     *store.DB // the platform handle: admin events
-	events *events.Log
-	jobs   *jobs.Runner
-	mail   *mail.Outbox
-	orgs   *orgs.Service
-	users  *identity.Pool
+	adminDB *store.DB // the admin handle: job changes with their event
+	events  *events.Log
+	jobs    *jobs.Runner
+	mail    *mail.Outbox
+	orgs    *orgs.Service
+	users   *identity.Pool
 }
 
 // New returns the admin API over d. Every field of d is required.
 func New(d Deps) *Admin {
-	return &Admin{db: d.Store.App(events.Schema), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs, users: d.Users}
+	return &Admin{adminDB: d.Store.Admin(), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs, users: d.Users}
 }
 
 // Register adds the admin operations to api, the root API: their paths are
@@ -131,9 +131,9 @@ func Page[T any](items []T, next string) *ListOutput[T] {
 	return &ListOutput[T]{Body: List[T]{Items: items, NextCursor: next}}
 }
 
-// emit records an admin write's event in its own transaction of the
-// platform handle. The payload gets the acting admin key.
-func (a *Admin) emit(ctx context.Context, typ, orgID, subject string, payload map[string]any) error {
+// emitTx records an admin write's event in tx. The payload gets the acting
+// admin key.
+func (a *Admin) emitTx(ctx context.Context, tx *store.Tx, typ, orgID, subject string, payload map[string]any) error {
 	p, _ := authz.FromContext(ctx)
 	if payload == nil {
 		payload = map[string]any{}
@@ -146,7 +146,5 @@ func (a *Admin) emit(ctx context.Context, typ, orgID, subject string, payload ma
 	if err != nil {
 		return fmt.Errorf("admin: event payload: %w", err)
 	}
-	return a.db.InTx(ctx, func(tx *store.Tx) error {
-		return a.events.Emit(tx.Context(), tx, events.Event{Type: typ, OrgID: orgID, Subject: subject, Payload: raw})
-	})
+	return a.events.Emit(ctx, tx, events.Event{Type: typ, OrgID: orgID, Subject: subject, Payload: raw})
 }

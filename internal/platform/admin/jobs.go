@@ -9,6 +9,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
 // jobWindow is how many of the newest jobs a page after the first looks
@@ -96,7 +97,7 @@ func (a *Admin) registerJobs(api huma.API) {
 			"a running one is left alone. Emits " + JobRetriedEvent + ". Answers the job as it is now.",
 		Tags: tags,
 	}, func(ctx context.Context, in *jobPath) (*jobOutput, error) {
-		return a.jobWrite(ctx, in.ID, JobRetriedEvent, a.jobs.Retry)
+		return a.jobWrite(ctx, in.ID, JobRetriedEvent, a.jobs.RetryTx)
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-cancel-job", Method: http.MethodPost, Path: "/jobs/{id}/cancel",
@@ -105,32 +106,29 @@ func (a *Admin) registerJobs(api huma.API) {
 			"Emits " + JobCancelledEvent + ". Answers the job as it is now.",
 		Tags: tags,
 	}, func(ctx context.Context, in *jobPath) (*jobOutput, error) {
-		return a.jobWrite(ctx, in.ID, JobCancelledEvent, a.jobs.Cancel)
+		return a.jobWrite(ctx, in.ID, JobCancelledEvent, a.jobs.CancelTx)
 	})
 }
 
-// jobWrite runs op on job id and records the event typ.
-//
-// The job change and the event are not one transaction: jobs.Runner's
-// Retry and Cancel run in their own. The change is made first, so an event
-// never reports a change that did not happen; if the event then fails to be
-// written the request fails (500) with the change made.
-func (a *Admin) jobWrite(ctx context.Context, id int64, typ string, op func(context.Context, int64) error) (*jobOutput, error) {
+// jobWrite runs op on job id and records the event typ in the same
+// transaction (of the admin handle, which may change River's jobs): the
+// change happens with its event or not at all.
+func (a *Admin) jobWrite(ctx context.Context, id int64, typ string,
+	op func(context.Context, *store.Tx, int64) (jobs.Job, error)) (*jobOutput, error) {
 	before, err := a.jobs.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := op(ctx, id); err != nil {
-		return nil, err
-	}
-	after, err := a.jobs.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	subject := strconv.FormatInt(id, 10)
-	err = a.emit(ctx, typ, "", subject, map[string]any{
-		"job_id": id, "kind": before.Kind, "name": before.Name,
-		"previous_state": before.State, "state": after.State,
+	var after jobs.Job
+	err = a.adminDB.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if after, err = op(tx.Context(), tx, id); err != nil {
+			return err
+		}
+		return a.emitTx(tx.Context(), tx, typ, "", strconv.FormatInt(id, 10), map[string]any{
+			"job_id": id, "kind": before.Kind, "name": before.Name,
+			"previous_state": before.State, "state": after.State,
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
 // The states List takes and Job reports: the admin API's vocabulary over
@@ -141,6 +142,26 @@ func (r *Runner) Retry(ctx context.Context, id int64) error {
 func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	_, err := r.client.JobCancel(ctx, id)
 	return notFound(err, id)
+}
+
+// RetryTx is Retry in tx, an admin-handle transaction (store.Admin) that
+// also records the retry's event: the job runs again only if tx commits. It
+// returns the job as it is in tx.
+func (r *Runner) RetryTx(ctx context.Context, tx *store.Tx, id int64) (Job, error) {
+	row, err := r.client.JobRetryTx(ctx, tx.SQL(), id)
+	if err != nil {
+		return Job{}, notFound(err, id)
+	}
+	return jobOf(row), nil
+}
+
+// CancelTx is Cancel in tx (see RetryTx).
+func (r *Runner) CancelTx(ctx context.Context, tx *store.Tx, id int64) (Job, error) {
+	row, err := r.client.JobCancelTx(ctx, tx.SQL(), id)
+	if err != nil {
+		return Job{}, notFound(err, id)
+	}
+	return jobOf(row), nil
 }
 
 func notFound(err error, id int64) error {
