@@ -269,9 +269,7 @@ func allocMessageIDs(ctx context.Context, tx *store.Tx, n int) ([]int64, error) 
 		return ids, nil
 	}
 	var last int64
-	err := tx.QueryRow(ctx, `SELECT max(
-			coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messaging_messages'), 0),
-			coalesce((SELECT max(id) FROM messaging_messages), 0))`).Scan(&last)
+	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messaging_messages'), 0)`).Scan(&last)
 	if err != nil {
 		return nil, store.Normalize(err)
 	}

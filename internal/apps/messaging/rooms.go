@@ -94,18 +94,27 @@ type roomEvent struct {
 }
 
 // emitRoom records a room or rule event in tx.
-func (s *Service) emitRoom(ctx context.Context, tx *store.Tx, typ string, p roomEvent) (events.Event, error) {
+// Every event but a deletion moves the room's access cursor; the creation
+// also sets the room's event cursor (resume before its first message).
+func (s *Service) emitRoom(ctx context.Context, tx *store.Tx, typ string, p roomEvent) error {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return events.Event{}, fmt.Errorf("messaging: encode event: %w", err)
+		return fmt.Errorf("messaging: encode event: %w", err)
 	}
 	ev, err := s.events.Record(ctx, tx, events.Event{Type: typ, OrgID: p.Room.EntityOwner,
 		Subject: strconv.FormatInt(p.Room.ID, 10), Payload: b})
-	if err != nil || typ == evRoomDeleted {
-		return ev, err
+	switch {
+	case err != nil:
+		return err
+	case typ == evRoomDeleted:
+		return nil
+	case typ == evRoomCreated:
+		_, err = tx.Exec(ctx, "UPDATE messaging_rooms SET access_cursor = ?, event_cursor = ? WHERE id = ?",
+			string(ev.Cursor), string(ev.Cursor), p.Room.ID)
+	default:
+		_, err = tx.Exec(ctx, "UPDATE messaging_rooms SET access_cursor = ? WHERE id = ?", string(ev.Cursor), p.Room.ID)
 	}
-	_, err = tx.Exec(ctx, "UPDATE messaging_rooms SET access_cursor = ? WHERE id = ?", string(ev.Cursor), p.Room.ID)
-	return ev, store.Normalize(err)
+	return store.Normalize(err)
 }
 
 const roomColumns = "id, uuid, name, type, level_admin, entity_owner, created_at, access_cursor"
@@ -186,13 +195,8 @@ func (s *Service) CreateRoom(ctx context.Context, c Caller, in NewRoom) (Room, e
 				return err
 			}
 		}
-		ev, err := s.emitRoom(ctx, tx, evRoomCreated, roomEvent{Room: r,
+		return s.emitRoom(ctx, tx, evRoomCreated, roomEvent{Room: r,
 			Access: &Access{EntityOwner: r.EntityOwner, LevelAdmin: r.LevelAdmin, Rules: rules}})
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "UPDATE messaging_rooms SET event_cursor = ? WHERE id = ?", string(ev.Cursor), r.ID)
-		return store.Normalize(err)
 	})
 	return r, err
 }
@@ -272,7 +276,7 @@ func (s *Service) DeleteRoom(ctx context.Context, c Caller, id int64) error {
 				return store.Normalize(err)
 			}
 		}
-		_, err = s.emitRoom(ctx, tx, evRoomDeleted, roomEvent{Room: r})
+		err = s.emitRoom(ctx, tx, evRoomDeleted, roomEvent{Room: r})
 		return err
 	})
 }
@@ -302,7 +306,7 @@ func (s *Service) UpdateRoom(ctx context.Context, c Caller, id int64, u RoomUpda
 			return store.Normalize(err)
 		}
 		out = r
-		_, err = s.emitRoom(ctx, tx, evRoomUpdated, roomEvent{Room: r, Access: &a})
+		err = s.emitRoom(ctx, tx, evRoomUpdated, roomEvent{Room: r, Access: &a})
 		return err
 	})
 	return out, err
@@ -376,7 +380,7 @@ func (s *Service) PutRule(ctx context.Context, c Caller, id int64, rule Rule) (o
 			*prev = rule
 		}
 		out = rule
-		_, err = s.emitRoom(ctx, tx, typ, roomEvent{Room: r, Access: &a, Rule: &rule})
+		err = s.emitRoom(ctx, tx, typ, roomEvent{Room: r, Access: &a, Rule: &rule})
 		return err
 	})
 	return out, created, err
@@ -407,7 +411,7 @@ func (s *Service) DeleteRule(ctx context.Context, c Caller, id int64, entityUUID
 			return store.Normalize(err)
 		}
 		a.Rules = kept
-		_, err = s.emitRoom(ctx, tx, evMemberRemoved, roomEvent{Room: r, Access: &a, Rule: gone})
+		err = s.emitRoom(ctx, tx, evMemberRemoved, roomEvent{Room: r, Access: &a, Rule: gone})
 		return err
 	})
 }
@@ -438,7 +442,7 @@ func (s *Service) AnswerInvitation(ctx context.Context, c Caller, id int64, viaE
 			return store.Normalize(err)
 		}
 		out = a.Rules[i]
-		_, err = s.emitRoom(ctx, tx, evInvitationAnswered, roomEvent{Room: r, Access: &a, Rule: &out})
+		err = s.emitRoom(ctx, tx, evInvitationAnswered, roomEvent{Room: r, Access: &a, Rule: &out})
 		return err
 	})
 	return out, err
