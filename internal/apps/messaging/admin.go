@@ -8,8 +8,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/tessera-dev/tessera/internal/platform/admin"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
 
@@ -50,13 +50,13 @@ type messageOutput struct {
 
 // pageOf makes a page of items read with limit+1 rows: the extra row, when
 // there is one, means another page, whose cursor is the last kept item's id.
-func pageOf[T any](items []T, limit int, id func(T) int64) *admin.ListOutput[T] {
+func pageOf[T any](items []T, limit int, id func(T) int64) *httpapi.ListOutput[T] {
 	next := ""
 	if len(items) > limit {
 		items = items[:limit]
 		next = strconv.FormatInt(id(items[len(items)-1]), 10)
 	}
-	return admin.Page(items, next)
+	return httpapi.Page(items, next)
 }
 
 // registerAdmin registers /admin/messaging/{rooms,messages}.
@@ -65,7 +65,7 @@ func (s *Service) registerAdmin(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-messaging-list-rooms", Method: http.MethodGet, Path: "/rooms",
 		Summary: "List every room", Description: "By id.", Tags: tags,
-	}, func(ctx context.Context, in *adminListInput) (*admin.ListOutput[Room], error) {
+	}, func(ctx context.Context, in *adminListInput) (*httpapi.ListOutput[Room], error) {
 		after, _ := strconv.ParseInt(in.Cursor, 10, 64)
 		query := "SELECT " + roomColumns + " FROM messaging_rooms WHERE id > ?"
 		args := []any{after}
@@ -132,7 +132,7 @@ func (s *Service) registerAdmin(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-messaging-list-messages", Method: http.MethodGet, Path: "/messages",
 		Summary: "List messages", Description: "Newest first.", Tags: tags,
-	}, func(ctx context.Context, in *adminMessagesInput) (*admin.ListOutput[Message], error) {
+	}, func(ctx context.Context, in *adminMessagesInput) (*httpapi.ListOutput[Message], error) {
 		query := "SELECT m.id, m.room_id, m.emitter, m.content, m.created_at FROM messaging_messages m"
 		var where []string
 		var args []any

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
 )
 
 // callerFrom returns the request's caller; 401 when anonymous.
@@ -45,12 +46,6 @@ type listRoomsInput struct {
 	Accepted string `query:"accepted" enum:"true,false" doc:"Only rooms whose rule for you is (true) or is not yet (false) accepted."`
 	Limit    int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
 	Offset   int    `query:"offset" minimum:"0" maximum:"1000000" default:"0" doc:"Rooms to skip."`
-}
-
-type listRoomsOutput struct {
-	Body struct {
-		Items []RoomRule `json:"items" nullable:"false"`
-	}
 }
 
 // RoomDetail is a room with its rules.
@@ -110,12 +105,6 @@ type historyInput struct {
 	Limit    int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"The most recent messages of the selection to return."`
 }
 
-type historyOutput struct {
-	Body struct {
-		Items []Message `json:"items" nullable:"false"`
-	}
-}
-
 // registerREST registers the seed's REST API under /messaging.
 func (s *Service) registerREST(api huma.API) {
 	tags := []string{"messaging"}
@@ -143,7 +132,7 @@ func (s *Service) registerREST(api huma.API) {
 		OperationID: "messaging-list-rooms", Method: http.MethodGet, Path: "/rooms",
 		Summary: "List your rooms", Tags: tags,
 		Description: "The rooms where you, or your entity at your level, have a rule, by room id, each with that rule.",
-	}, func(ctx context.Context, in *listRoomsInput) (*listRoomsOutput, error) {
+	}, func(ctx context.Context, in *listRoomsInput) (*httpapi.ListOutput[RoomRule], error) {
 		c, err := callerFrom(ctx)
 		if err != nil {
 			return nil, err
@@ -157,9 +146,7 @@ func (s *Service) registerREST(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		out := &listRoomsOutput{}
-		out.Body.Items = items
-		return out, nil
+		return httpapi.Page(items, ""), nil // paged by offset, as the seed
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "messaging-get-room", Method: http.MethodGet, Path: "/rooms/{id}",
@@ -205,7 +192,7 @@ func (s *Service) registerREST(api huma.API) {
 		OperationID: "messaging-history", Method: http.MethodGet, Path: "/rooms/{id}/messages",
 		Summary: "A room's history", Tags: tags,
 		Description: "Needs r. The last `limit` messages of the selection, oldest first.",
-	}, func(ctx context.Context, in *historyInput) (*historyOutput, error) {
+	}, func(ctx context.Context, in *historyInput) (*httpapi.ListOutput[Message], error) {
 		c, err := callerFrom(ctx)
 		if err != nil {
 			return nil, err
@@ -218,9 +205,7 @@ func (s *Service) registerREST(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		out := &historyOutput{}
-		out.Body.Items = msgs
-		return out, nil
+		return httpapi.Page(msgs, ""), nil // paged with before, as the chat's get_past_messages
 	})
 }
 

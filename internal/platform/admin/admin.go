@@ -112,25 +112,6 @@ func requireAdmin(api huma.API) func(huma.Context, func(huma.Context)) {
 	}
 }
 
-// List is the body of every list response (apps' admin collections use it too).
-type List[T any] struct {
-	Items      []T    `json:"items" nullable:"false"`
-	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
-}
-
-// ListOutput is a list operation's output.
-type ListOutput[T any] struct {
-	Body List[T]
-}
-
-// Page builds a list output; nil items become [].
-func Page[T any](items []T, next string) *ListOutput[T] {
-	if items == nil {
-		items = []T{}
-	}
-	return &ListOutput[T]{Body: List[T]{Items: items, NextCursor: next}}
-}
-
 // emitTx records an admin write's event in tx. The payload gets the acting
 // admin key.
 func (a *Admin) emitTx(ctx context.Context, tx *store.Tx, typ, orgID, subject string, payload map[string]any) error {

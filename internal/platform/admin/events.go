@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
@@ -66,7 +68,7 @@ func (a *Admin) registerEvents(api huma.API) {
 		Description: "Events in log (commit) order, oldest first, filtered by org, type, app, subject and time. " +
 			"A cursor older than the log's retention is a 422: start again without one.",
 		Tags: []string{"admin"},
-	}, func(ctx context.Context, in *listEventsInput) (*ListOutput[events.Event], error) {
+	}, func(ctx context.Context, in *listEventsInput) (*httpapi.ListOutput[events.Event], error) {
 		f, err := in.filter()
 		if err != nil {
 			return nil, err
@@ -88,6 +90,6 @@ func (a *Admin) registerEvents(api huma.API) {
 			evs = evs[:limit]
 			next = string(evs[limit-1].Cursor)
 		}
-		return Page(evs, next), nil
+		return httpapi.Page(evs, next), nil
 	})
 }

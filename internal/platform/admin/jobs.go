@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
@@ -45,7 +47,7 @@ func (a *Admin) registerJobs(api huma.API) {
 		Description: "Newest first. Pages after the first are cut from the newest 1000 jobs of the state " +
 			"(the job runner lists no further).",
 		Tags: tags,
-	}, func(ctx context.Context, in *listJobsInput) (*ListOutput[jobs.Job], error) {
+	}, func(ctx context.Context, in *listJobsInput) (*httpapi.ListOutput[jobs.Job], error) {
 		limit := in.Limit
 		if limit <= 0 {
 			limit = DefaultLimit
@@ -78,7 +80,7 @@ func (a *Admin) registerJobs(api huma.API) {
 			js = js[:limit]
 			next = strconv.FormatInt(js[limit-1].ID, 10)
 		}
-		return Page(js, next), nil
+		return httpapi.Page(js, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-job", Method: http.MethodGet, Path: "/jobs/{id}",

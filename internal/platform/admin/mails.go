@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/mail"
@@ -30,14 +32,14 @@ func (a *Admin) registerMails(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-mails", Method: http.MethodGet, Path: "/mails",
 		Summary: "List the mail outbox", Description: "Newest first.", Tags: tags,
-	}, func(ctx context.Context, in *listMailsInput) (*ListOutput[mail.Mail], error) {
+	}, func(ctx context.Context, in *listMailsInput) (*httpapi.ListOutput[mail.Mail], error) {
 		items, next, err := a.mail.List(ctx, mail.ListFilter{
 			Status: mail.Status(in.Status), App: in.App, To: in.To, Limit: in.Limit, Cursor: in.Cursor,
 		})
 		if err != nil {
 			return nil, err
 		}
-		return Page(items, next), nil
+		return httpapi.Page(items, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-mail", Method: http.MethodGet, Path: "/mails/{id}",

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
@@ -42,7 +44,7 @@ func (a *Admin) registerOrgs(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-orgs", Method: http.MethodGet, Path: "/orgs",
 		Summary: "List every org", Description: "In creation order.", Tags: tags,
-	}, func(ctx context.Context, in *listOrgsInput) (*ListOutput[orgs.Org], error) {
+	}, func(ctx context.Context, in *listOrgsInput) (*httpapi.ListOutput[orgs.Org], error) {
 		limit := in.Limit
 		if limit <= 0 {
 			limit = DefaultLimit
@@ -53,13 +55,13 @@ func (a *Admin) registerOrgs(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			return Page(items, next), nil
+			return httpapi.Page(items, next), nil
 		}
 		items, next, err := a.searchOrgs(ctx, q, limit, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		return Page(items, next), nil
+		return httpapi.Page(items, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-org", Method: http.MethodGet, Path: "/orgs/{id}",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/tessera-dev/tessera/internal/platform/httpapi"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tessera-dev/tessera/internal/platform/identity"
@@ -37,12 +39,12 @@ func (a *Admin) registerUsers(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-users", Method: http.MethodGet, Path: "/users",
 		Summary: "List or search users", Tags: tags,
-	}, func(ctx context.Context, in *listUsersInput) (*ListOutput[identity.User], error) {
+	}, func(ctx context.Context, in *listUsersInput) (*httpapi.ListOutput[identity.User], error) {
 		items, next, err := a.users.ListUsers(ctx, identity.UserFilter{Query: in.Q, Limit: in.Limit, Cursor: in.Cursor})
 		if err != nil {
 			return nil, err
 		}
-		return Page(items, next), nil
+		return httpapi.Page(items, next), nil
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-get-user", Method: http.MethodGet, Path: "/users/{id}",
