@@ -3,7 +3,6 @@ package messaging_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -145,17 +144,9 @@ func (c *client) send(v any) {
 
 // read reads one frame within 30 s.
 func (c *client) read() (frame, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, b, err := c.conn.Read(ctx)
-	if err != nil {
-		return frame{}, err
-	}
 	var f frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return frame{}, fmt.Errorf("frame %s: %w", b, err)
-	}
-	return f, nil
+	err := testhttp.ReadJSON(c.conn, 30*time.Second, &f)
+	return f, err
 }
 
 func (c *client) next() frame {

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -69,17 +68,9 @@ func (f *feed) next() push {
 
 // read reads one frame within 45 s (generous: the machine may be loaded); safe to call from any goroutine.
 func (f *feed) read() (push, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
 	var p push
-	_, b, err := f.conn.Read(ctx)
-	if err != nil {
-		return p, fmt.Errorf("read: %w", err)
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("frame %s: %w", b, err)
-	}
-	return p, nil
+	err := testhttp.ReadJSON(f.conn, 45*time.Second, &p)
+	return p, err
 }
 
 // expect reads pushes until it has the notes with the given bodies, in order.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
+
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -271,17 +273,9 @@ func (c *client) sendRaw(s string) {
 
 // next reads one frame within d.
 func (c *client) next(d time.Duration) (frame, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	_, b, err := c.ws.Read(ctx)
-	if err != nil {
-		return frame{}, err
-	}
 	var f frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return frame{}, fmt.Errorf("frame %s: %w", b, err)
-	}
-	return f, nil
+	err := testhttp.ReadJSON(c.ws, d, &f)
+	return f, err
 }
 
 func (c *client) mustNext() frame {
