@@ -12,9 +12,9 @@ import (
 // lives at most ttl (a key removed from the JWKS or the platform stops
 // working within ttl) and never past the token's exp. exp and nbf are
 // checked again on every hit; the app, the org and the membership are
-// settled on every request as without the cache. Shared-secret (HS256)
-// tokens do not enter: an HMAC is cheaper than the entry, which every chat
-// connection would otherwise hold for ttl.
+// settled on every request as without the cache. HMAC-signed (HS*) tokens,
+// the shared secret's, do not enter (verifier.cacheable): an HMAC is cheaper
+// than the entry, which every chat connection would otherwise hold for ttl.
 type tokenCache struct {
 	mu      sync.Mutex
 	max     int

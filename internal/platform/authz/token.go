@@ -80,6 +80,17 @@ type verifier struct {
 
 func (v *verifier) accepts(app string) bool { return v.allApps || slices.Contains(v.apps, app) }
 
+// cacheable reports whether v's tokens are worth the verified-token cache:
+// an asymmetric signature is; an HMAC (HS*) costs less than the entry.
+func (v *verifier) cacheable() bool {
+	for _, alg := range v.algs {
+		if strings.HasPrefix(alg, "HS") {
+			return false
+		}
+	}
+	return true
+}
+
 type claims map[string]any
 
 // authenticateToken verifies a bearer token for app and settles its org.
@@ -113,7 +124,7 @@ func (a *Authorizer) verifyCached(ctx context.Context, token string) (*verifier,
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.via != ViaShared { // an HMAC is cheaper than the entry it would cost (one per chat connection)
+	if v.cacheable() {
 		exp, _ := numericDate(c["exp"])
 		a.cache.put(token, v, c, a.now(), exp)
 	}
