@@ -145,6 +145,12 @@ type Options struct {
 	OnCreated func(ctx context.Context, obj Object)
 }
 
+// CreatedEvent is the event type the node records when an object arrives
+// through a signed upload URL or Confirm (the S3 object-created trigger
+// role): its subject is the object's key and its payload the Object. Apps
+// register durable handlers on it and pick their own key prefix.
+const CreatedEvent = "blob.object.created"
+
 // DefaultContentType is the content type of an object put without one.
 const DefaultContentType = "application/octet-stream"
 

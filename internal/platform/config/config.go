@@ -33,10 +33,12 @@ type Config struct {
 	Apps      []string  `koanf:"apps" json:"apps"`
 	Messaging Messaging `koanf:"messaging" json:"messaging"`
 	Records   Records   `koanf:"records" json:"records"`
-	Auth      Auth      `koanf:"auth" json:"auth"`
-	CORS      CORS      `koanf:"cors" json:"cors"`
-	Events    Events    `koanf:"events" json:"events"`
-	Jobs      Jobs      `koanf:"jobs" json:"jobs"`
+	// Restaurants configures the restaurants app.
+	Restaurants Restaurants `koanf:"restaurants" json:"restaurants"`
+	Auth        Auth        `koanf:"auth" json:"auth"`
+	CORS        CORS        `koanf:"cors" json:"cors"`
+	Events      Events      `koanf:"events" json:"events"`
+	Jobs        Jobs        `koanf:"jobs" json:"jobs"`
 }
 
 // Events configures the event log.
@@ -87,6 +89,18 @@ type Messaging struct {
 	MaxRules int `koanf:"max_rules" json:"max_rules"`
 	// CreateLevel is the levelOnEntity needed to create a room.
 	CreateLevel int `koanf:"create_level" json:"create_level"`
+}
+
+// Restaurants is the restaurants app's configuration.
+type Restaurants struct {
+	// Regions are the regions a restaurant may be in (upper-case names).
+	Regions []string `koanf:"regions" json:"regions"`
+	// TimeZone is the restaurants' IANA time zone: "today" of the seating
+	// list and the weekly report's Monday 06:00.
+	TimeZone string `koanf:"time_zone" json:"time_zone"`
+	// ReportTo are the platform admins' addresses that get the weekly
+	// all-restaurants report.
+	ReportTo []string `koanf:"report_to" json:"report_to"`
 }
 
 // Records is the records app's configuration.
@@ -164,6 +178,12 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	if err := k.Set("jobs.max_attempts", 8); err != nil {
+		return nil, err
+	}
+	if err := k.Set("restaurants.regions", []string{"NORTH", "SOUTH", "EAST", "WEST"}); err != nil {
+		return nil, err
+	}
+	if err := k.Set("restaurants.time_zone", "UTC"); err != nil {
 		return nil, err
 	}
 	for key, v := range map[string]int{"messaging.max_rules": 10, "messaging.create_level": 100, "auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +64,9 @@ func (c *Config) validate(knownApps []string) error {
 	}
 	if c.Messaging.CreateLevel < 0 || c.Messaging.CreateLevel > 1_000_000 {
 		return errorf("messaging.create_level", "must be between 0 and 1000000, got %d", c.Messaging.CreateLevel)
+	}
+	if err := c.Restaurants.validate(); err != nil {
+		return err
 	}
 	switch a := c.Auth.Argon2; {
 	case a.Time < 1 || a.Time > 10:
@@ -200,3 +205,25 @@ func splitAddr(addr string) (host, port string) {
 }
 
 func joinHostPort(host, port string) string { return net.JoinHostPort(host, port) }
+
+var regionName = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,31}$`)
+
+func (r Restaurants) validate() error {
+	if len(r.Regions) == 0 {
+		return errorf("restaurants.regions", "must name at least one region")
+	}
+	for _, name := range r.Regions {
+		if !regionName.MatchString(name) {
+			return errorf("restaurants.regions", "%q is not an upper-case name (A-Z, 0-9, _; at most 32)", name)
+		}
+	}
+	if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "" || r.TimeZone == "Local" {
+		return errorf("restaurants.time_zone", "%q is not an IANA time zone (e.g. Europe/Oslo, UTC)", r.TimeZone)
+	}
+	for _, addr := range r.ReportTo {
+		if _, err := mail.ParseAddress(addr); err != nil {
+			return errorf("restaurants.report_to", "%q is not an email address", addr)
+		}
+	}
+	return nil
+}

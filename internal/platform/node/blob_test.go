@@ -28,7 +28,7 @@ func TestSignedUploadEmitsObjectCreated(t *testing.T) {
 			created := make(chan events.Event, 4)
 			uploads := app.App{Name: "uploads", Mount: func(_ context.Context, env app.Env) error {
 				blobs = env.Blobs
-				return env.Jobs.Register(jobs.Handler{Name: "uploads.created", EventType: BlobCreatedEvent,
+				return env.Jobs.Register(jobs.Handler{Name: "uploads.created", EventType: blob.CreatedEvent,
 					Handle: func(_ context.Context, e events.Event) error {
 						created <- e
 						return nil

@@ -212,13 +212,8 @@ func openMail(cfg *config.Config, st *store.Store, log *events.Log) (*mail.Outbo
 	return mail.NewOutbox(st, sender, mail.Options{Domain: host, Events: log}), nil
 }
 
-// BlobCreatedEvent is the event emitted when an object arrives through a
-// signed upload URL (the S3 object-created trigger role); its subject is the
-// object's key and its payload the blob.Object.
-const BlobCreatedEvent = "blob.object.created"
-
 // openBlobs opens the configured blob store; objects uploaded through signed
-// URLs become BlobCreatedEvent events.
+// URLs become blob.CreatedEvent events.
 func (n *Node) openBlobs(ctx context.Context) (blob.Store, error) {
 	key, err := localKey(n.cfg.DataDir, "blobs")
 	if err != nil {
@@ -241,7 +236,7 @@ func (n *Node) emitBlobCreated(ctx context.Context, o blob.Object) {
 	payload, err := json.Marshal(o)
 	if err == nil {
 		err = n.store.App(events.Schema).InTx(ctx, func(tx *store.Tx) error {
-			return n.events.Emit(ctx, tx, events.Event{App: "blob", Type: BlobCreatedEvent, Subject: o.Key, Payload: payload})
+			return n.events.Emit(ctx, tx, events.Event{App: "blob", Type: blob.CreatedEvent, Subject: o.Key, Payload: payload})
 		})
 	}
 	if err != nil {
