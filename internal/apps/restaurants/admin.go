@@ -21,7 +21,8 @@ const (
 type adminRestaurantsInput struct {
 	Region string `query:"region" maxLength:"32" doc:"Only this region."`
 	Q      string `query:"q" maxLength:"200" doc:"Only restaurants whose name contains this text (case-insensitive)."`
-	pageParams
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor string `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
 
 type adminRestaurantPath struct {
@@ -41,7 +42,8 @@ type adminSeatingsInput struct {
 	RestaurantID string `query:"restaurant_id" maxLength:"36" doc:"Only this restaurant's seatings."`
 	UserID       string `query:"user_id" maxLength:"36" doc:"Only this customer's seatings."`
 	Status       string `query:"status" enum:"PENDING,ACCEPTED,DECLINED,CANCELLED,SEATED,CLOSED"`
-	pageParams
+	Limit        int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor       string `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
 
 type adminSeatingPath struct {

@@ -27,15 +27,12 @@ type createRestaurantInput struct {
 
 type listRestaurantsInput struct {
 	Region string `query:"region" required:"true" minLength:"1" maxLength:"32" doc:"The region."`
-	pageParams
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor string `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
 
 type regionPath struct {
 	Region string `path:"region" minLength:"1" maxLength:"32" doc:"The region."`
-	pageParams
-}
-
-type pageParams struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
 	Cursor string `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
@@ -98,14 +95,16 @@ type listSeatingsInput struct {
 	From       time.Time `query:"from" doc:"Seatings at or after this time (RFC 3339); default the start of today in the restaurants' time zone."`
 	To         time.Time `query:"to" doc:"Seatings before this time (RFC 3339)."`
 	Status     string    `query:"status" enum:"PENDING,ACCEPTED,DECLINED,CANCELLED,SEATED,CLOSED" doc:"Only seatings with this status."`
-	pageParams
+	Limit      int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor     string    `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
 
 type mySeatingsInput struct {
 	From   time.Time `query:"from" doc:"Seatings at or after this time (RFC 3339)."`
 	To     time.Time `query:"to" doc:"Seatings before this time (RFC 3339)."`
 	Status string    `query:"status" enum:"PENDING,ACCEPTED,DECLINED,CANCELLED,SEATED,CLOSED" doc:"Only seatings with this status."`
-	pageParams
+	Limit  int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor string    `query:"cursor" maxLength:"100" doc:"The next_cursor of the previous page."`
 }
 
 type seatingPath struct {
@@ -178,12 +177,12 @@ func (s *Service) registerREST(api huma.API) {
 		}
 		return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
 	})
-	list := func(ctx context.Context, region string, p pageParams) (*httpapi.ListOutput[Restaurant], error) {
+	list := func(ctx context.Context, region, cursor string, limit int) (*httpapi.ListOutput[Restaurant], error) {
 		c, err := s.callerFrom(ctx)
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := s.ListRestaurants(ctx, c, region, p.Cursor, p.Limit)
+		items, next, err := s.ListRestaurants(ctx, c, region, cursor, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -191,11 +190,11 @@ func (s *Service) registerREST(api huma.API) {
 	}
 	huma.Register(api, op("list", http.MethodGet, "", "List the restaurants of a region", "Public ones, and your own restaurant whatever its visibility; by id."),
 		func(ctx context.Context, in *listRestaurantsInput) (*httpapi.ListOutput[Restaurant], error) {
-			return list(ctx, in.Region, in.pageParams)
+			return list(ctx, in.Region, in.Cursor, in.Limit)
 		})
 	huma.Register(api, op("list-region", http.MethodGet, "/region/{region}", "List the restaurants of a region", "The same as GET /restaurants?region=."),
 		func(ctx context.Context, in *regionPath) (*httpapi.ListOutput[Restaurant], error) {
-			return list(ctx, in.Region, in.pageParams)
+			return list(ctx, in.Region, in.Cursor, in.Limit)
 		})
 	huma.Register(api, op("get", http.MethodGet, "/{id}", "Get a restaurant", "A private restaurant is visible to its staff only (404 for others)."),
 		func(ctx context.Context, in *idPath) (*restaurantOutput, error) {
