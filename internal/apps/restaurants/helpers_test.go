@@ -210,7 +210,7 @@ func openBoard(t testing.TB, n *nodetest.Node, u user, since string) *board {
 	if resp.Body != nil {
 		resp.Body.Close()
 	}
-	t.Cleanup(func() { conn.CloseNow() })
+	t.Cleanup(func() { _ = conn.CloseNow() })
 	return &board{conn: conn}
 }
 

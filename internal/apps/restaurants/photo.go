@@ -30,6 +30,9 @@ const (
 	uploadTTL = 15 * time.Minute
 	// jpegQuality of the stored images.
 	jpegQuality = 85
+	// maxPhotoPixels bounds a photo's header dimensions: 24 megapixels takes
+	// any phone's photo and bounds one decode at a few hundred MiB.
+	maxPhotoPixels = 24_000_000
 )
 
 // PhotoUpload is the answer of POST /restaurants/{id}/photo: where and how to
@@ -153,7 +156,15 @@ func (s *Service) renderPhoto(ctx context.Context, key string) (photo, thumb []b
 		return nil, nil, err
 	}
 	defer rc.Close()
-	img, _, err := imaging.Decode(rc, imaging.Limits{MaxBytes: MaxPhotoBytes})
+	// One decode at a time per node: a crafted image within the limits can
+	// need hundreds of MiB (docs/performance.md, Image processing).
+	select {
+	case s.photoSlot <- struct{}{}:
+		defer func() { <-s.photoSlot }()
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	img, _, err := imaging.Decode(rc, imaging.Limits{MaxBytes: MaxPhotoBytes, MaxPixels: maxPhotoPixels})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,21 +187,10 @@ func (s *Service) putJPEG(ctx context.Context, key string, b []byte) error {
 // sweepUploads forgets upload URLs that expired unused (an hour's grace for
 // a slow upload's event) and removes their objects, if any.
 func (s *Service) sweepUploads(ctx context.Context) error {
-	cutoff := micros(s.now().Add(-time.Hour))
-	rows, err := s.db.Query(ctx, `SELECT blob_key FROM restaurants_photo_uploads WHERE expires_at < ?`, cutoff)
+	keys, err := s.expiredUploads(ctx, micros(s.now().Add(-time.Hour)))
 	if err != nil {
-		return store.Normalize(err)
+		return err
 	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return store.Normalize(err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
 	var errs []error
 	for _, k := range keys {
 		errs = append(errs, s.blobs.Delete(ctx, k))
@@ -199,4 +199,22 @@ func (s *Service) sweepUploads(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// expiredUploads lists the upload keys that expired before cutoff.
+func (s *Service) expiredUploads(ctx context.Context, cutoff int64) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT blob_key FROM restaurants_photo_uploads WHERE expires_at < ?`, cutoff)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, store.Normalize(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, store.Normalize(rows.Err())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
@@ -164,25 +165,11 @@ func (s *Service) Report(ctx context.Context, monday time.Time, key string) erro
 // reportCounts counts every restaurant's seatings in [start, end) by
 // weekday, except declined and cancelled ones; restaurants by name.
 func (s *Service) reportCounts(ctx context.Context, start, end time.Time) ([]*reportRestaurant, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, region FROM restaurants_restaurants ORDER BY name, id`)
+	list, byID, err := s.reportRestaurants(ctx)
 	if err != nil {
-		return nil, store.Normalize(err)
+		return nil, err
 	}
-	var list []*reportRestaurant
-	byID := map[string]*reportRestaurant{}
-	for rows.Next() {
-		r := &reportRestaurant{}
-		if err := rows.Scan(&r.ID, &r.Name, &r.Region); err != nil {
-			rows.Close()
-			return nil, store.Normalize(err)
-		}
-		list, byID[r.ID] = append(list, r), r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, store.Normalize(err)
-	}
-	rows, err = s.db.Query(ctx, `SELECT restaurant_id, seating_time FROM restaurants_seatings
+	rows, err := s.db.Query(ctx, `SELECT restaurant_id, seating_time FROM restaurants_seatings
 		WHERE seating_time >= ? AND seating_time < ? AND status NOT IN ('DECLINED', 'CANCELLED')`, micros(start), micros(end))
 	if err != nil {
 		return nil, store.Normalize(err)
@@ -206,13 +193,27 @@ func (s *Service) reportCounts(ctx context.Context, start, end time.Time) ([]*re
 	return list, store.Normalize(rows.Err())
 }
 
+// reportRestaurants lists every restaurant, by name.
+func (s *Service) reportRestaurants(ctx context.Context) ([]*reportRestaurant, map[string]*reportRestaurant, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, region FROM restaurants_restaurants ORDER BY name, id`)
+	if err != nil {
+		return nil, nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	var list []*reportRestaurant
+	byID := map[string]*reportRestaurant{}
+	for rows.Next() {
+		r := &reportRestaurant{}
+		if err := rows.Scan(&r.ID, &r.Name, &r.Region); err != nil {
+			return nil, nil, store.Normalize(err)
+		}
+		list, byID[r.ID] = append(list, r), r
+	}
+	return list, byID, store.Normalize(rows.Err())
+}
+
 func merge(a, b map[string]any) map[string]any {
-	out := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
+	out := maps.Clone(a)
+	maps.Copy(out, b)
 	return out
 }

@@ -40,6 +40,9 @@ type Service struct {
 	mails  *mail.Templates
 	blobs  blob.Store
 	opts   Options
+	// photoSlot admits one photo decode at a time (a semaphore owned by
+	// renderPhoto).
+	photoSlot chan struct{}
 }
 
 // NewService returns the service on db.
@@ -50,7 +53,7 @@ func NewService(db *store.DB, log *events.Log, outbox *mail.Outbox, mails *mail.
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	return &Service{db: db, events: log, outbox: outbox, mails: mails, blobs: blobs, opts: opts}
+	return &Service{db: db, events: log, outbox: outbox, mails: mails, blobs: blobs, opts: opts, photoSlot: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }

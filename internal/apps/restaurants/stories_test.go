@@ -197,7 +197,7 @@ func TestUserStories(t *testing.T) {
 
 		// Resume: a board reconnecting with its last cursor gets what it
 		// missed, in order, then live events.
-		staffBoard.conn.CloseNow()
+		_ = staffBoard.conn.CloseNow()
 		resumed := openBoard(t, n, c.server, last.Cursor)
 		resumed.expect(t, restaurants.VerbCreated, declined.ID)
 		resumed.expect(t, restaurants.VerbDeclined, declined.ID)
