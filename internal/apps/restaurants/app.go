@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
@@ -52,6 +53,16 @@ func mount(_ context.Context, env app.Env) error {
 		return err
 	}
 	if err := env.Jobs.Schedule(jobs.Schedule{Name: "restaurants.photo.sweep", Cron: "@hourly", Run: svc.sweepUploads}); err != nil {
+		return err
+	}
+	// S3 has no object-created callback here: confirm uploads promptly. The
+	// filesystem's signed URLs emit it themselves; the slow check there only
+	// catches an event lost to a crash.
+	confirm := ConfirmCron
+	if strings.HasPrefix(env.Config.Blobs, "file://") {
+		confirm = "@every 1m"
+	}
+	if err := env.Jobs.Schedule(jobs.Schedule{Name: "restaurants.photo.confirm", Cron: confirm, Run: svc.confirmUploads}); err != nil {
 		return err
 	}
 	svc.registerREST(env.API)

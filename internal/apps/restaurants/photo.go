@@ -28,6 +28,8 @@ const (
 	ThumbnailSize = 256
 	// uploadTTL is how long an upload URL is valid.
 	uploadTTL = 15 * time.Minute
+	// ConfirmCron is how often pending uploads are confirmed on S3.
+	ConfirmCron = "@every 5s"
 	// jpegQuality of the stored images.
 	jpegQuality = 85
 	// maxPhotoPixels bounds a photo's header dimensions: 24 megapixels takes
@@ -105,8 +107,17 @@ func (s *Service) processPhoto(ctx context.Context, e events.Event) error {
 			return err
 		}
 	}
+	return s.settleUpload(ctx, key, restaurantID, photoKey, thumbKey, procErr)
+}
+
+// settleUpload ends upload key: with procErr nil the restaurant's photo
+// becomes photoKey / thumbKey (photo_updated), else the upload is rejected
+// (photo_rejected) and the old photo kept. The upload row is taken in the
+// same transaction, so only one run settles it; the upload and the replaced
+// photo are deleted after commit.
+func (s *Service) settleUpload(ctx context.Context, key, restaurantID, photoKey, thumbKey string, procErr error) error {
 	var old []string
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
 		old = nil
 		res, err := tx.Exec(ctx, `DELETE FROM restaurants_photo_uploads WHERE blob_key = ?`, key)
@@ -187,34 +198,72 @@ func (s *Service) putJPEG(ctx context.Context, key string, b []byte) error {
 // sweepUploads forgets upload URLs that expired unused (an hour's grace for
 // a slow upload's event) and removes their objects, if any.
 func (s *Service) sweepUploads(ctx context.Context) error {
-	keys, err := s.expiredUploads(ctx, micros(s.now().Add(-time.Hour)))
+	ups, err := s.uploadKeys(ctx, "<", micros(s.now().Add(-time.Hour)))
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, k := range keys {
-		errs = append(errs, s.blobs.Delete(ctx, k))
-		if _, err := s.db.Exec(ctx, `DELETE FROM restaurants_photo_uploads WHERE blob_key = ?`, k); err != nil {
+	for _, up := range ups {
+		errs = append(errs, s.blobs.Delete(ctx, up.key))
+		if _, err := s.db.Exec(ctx, `DELETE FROM restaurants_photo_uploads WHERE blob_key = ?`, up.key); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// expiredUploads lists the upload keys that expired before cutoff.
-func (s *Service) expiredUploads(ctx context.Context, cutoff int64) ([]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT blob_key FROM restaurants_photo_uploads WHERE expires_at < ?`, cutoff)
+// confirmUploads is the object-created check of direct uploads (S3 has no
+// callback here; the filesystem's signed URL handler emits the event
+// itself): every pending upload whose object exists is confirmed, which
+// emits blob.object.created, whose handler processes it. Confirm deletes an
+// object over the size limit. Runs every few seconds, once across nodes.
+func (s *Service) confirmUploads(ctx context.Context) error {
+	ups, err := s.uploadKeys(ctx, ">=", micros(s.now().Add(-time.Hour)))
+	if err != nil {
+		return err
+	}
+	for _, up := range ups {
+		if _, err := s.blobs.Stat(ctx, up.key); fault.CodeOf(err) == fault.NotFound {
+			continue // not uploaded (yet)
+		} else if err != nil {
+			return err
+		}
+		_, err := s.blobs.Confirm(ctx, up.key, blob.PutOptions{MaxBytes: MaxPhotoBytes})
+		switch fault.CodeOf(err) {
+		case fault.Internal: // nil, or a failure to retry
+			if err != nil {
+				return err
+			}
+		case fault.TooLarge, fault.Invalid: // Confirm deleted the object
+			if err := s.settleUpload(ctx, up.key, up.restaurantID, "", "", err); err != nil {
+				return err
+			}
+		case fault.NotFound: // settled meanwhile
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// pendingUpload is a row of restaurants_photo_uploads.
+type pendingUpload struct{ key, restaurantID string }
+
+// uploadKeys lists the pending uploads whose expiry is op ("<" or ">=")
+// cutoff.
+func (s *Service) uploadKeys(ctx context.Context, op string, cutoff int64) ([]pendingUpload, error) {
+	rows, err := s.db.Query(ctx, `SELECT blob_key, restaurant_id FROM restaurants_photo_uploads WHERE expires_at `+op+` ?`, cutoff)
 	if err != nil {
 		return nil, store.Normalize(err)
 	}
 	defer rows.Close()
-	var keys []string
+	var ups []pendingUpload
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var up pendingUpload
+		if err := rows.Scan(&up.key, &up.restaurantID); err != nil {
 			return nil, store.Normalize(err)
 		}
-		keys = append(keys, k)
+		ups = append(ups, up)
 	}
-	return keys, store.Normalize(rows.Err())
+	return ups, store.Normalize(rows.Err())
 }

@@ -3,7 +3,6 @@ package blob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,18 +20,9 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/tessera-dev/tessera/internal/platform/blob/blobtest"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
-)
-
-// Environment of the S3 tests: TESSERA_TEST_S3_URL
-// (s3://bucket?endpoint=http://host:port&region=…) and its keys. Each test
-// gets its own bucket, <bucket>-<random>, removed afterwards.
-const (
-	envS3URL    = "TESSERA_TEST_S3_URL"
-	envS3Access = "TESSERA_TEST_S3_ACCESS_KEY"
-	envS3Secret = "TESSERA_TEST_S3_SECRET_KEY"
 )
 
 var testSigningKey = bytes.Repeat([]byte("k"), 32)
@@ -100,66 +89,12 @@ func newFS(t *testing.T) *harness {
 	return h
 }
 
-// s3Env returns the S3 test URL and keys, skipping the test when unset.
-func s3Env(t testing.TB) (*url.URL, string, string) {
-	t.Helper()
-	raw := os.Getenv(envS3URL)
-	if raw == "" {
-		t.Skipf("S3 backend not tested: set %s (e.g. s3://tessera-test?endpoint=http://127.0.0.1:7070&region=us-east-1) and %s/%s; .ci/run starts versitygw and sets them",
-			envS3URL, envS3Access, envS3Secret)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("%s: %v", envS3URL, err)
-	}
-	return u, os.Getenv(envS3Access), os.Getenv(envS3Secret)
-}
-
-// adminClient is a plain minio client for test setup and inspection.
-func adminClient(t testing.TB, u *url.URL, access, secret string) *minio.Client {
-	t.Helper()
-	ep, err := url.Parse(u.Query().Get("endpoint"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := minio.New(ep.Host, &minio.Options{
-		Creds: credentials.NewStaticV4(access, secret, ""), Secure: ep.Scheme == "https",
-		Region: u.Query().Get("region"), BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func newS3(t testing.TB) *harness {
 	t.Helper()
-	u, access, secret := s3Env(t)
-	c := adminClient(t, u, access, secret)
-	bucket := u.Host + "-" + strings.ToLower(rand.Text()[:10])
-	ctx := context.Background()
-	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: u.Query().Get("region")}); err != nil {
-		t.Fatalf("make bucket %s: %v", bucket, err)
-	}
-	t.Cleanup(func() {
-		for up := range c.ListIncompleteUploads(ctx, bucket, "", true) {
-			if up.Err == nil {
-				_ = c.RemoveIncompleteUpload(ctx, bucket, up.Key)
-			}
-		}
-		for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		if err := c.RemoveBucket(ctx, bucket); err != nil {
-			t.Logf("remove bucket %s: %v", bucket, err)
-		}
-	})
-	bu := *u
-	bu.Host = bucket
+	b := blobtest.NewBucket(t)
+	c, bucket, ctx := b.Client, b.Name, context.Background()
 	h := &harness{}
-	st, err := Open(ctx, bu.String(), Options{AccessKey: access, SecretKey: secret, OnCreated: h.onCreated})
+	st, err := Open(ctx, b.URL.String(), Options{AccessKey: b.Access, SecretKey: b.Secret, OnCreated: h.onCreated})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -681,7 +616,7 @@ func TestS3Unreachable(t *testing.T) {
 
 func TestS3MissingBucketUnavailable(t *testing.T) {
 	t.Parallel()
-	u, access, secret := s3Env(t)
+	u, access, secret := blobtest.Env(t)
 	bu := *u
 	bu.Host = "tessera-no-such-bucket"
 	s, err := Open(t.Context(), bu.String(), Options{AccessKey: access, SecretKey: secret})
