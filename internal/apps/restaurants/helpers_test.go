@@ -1,18 +1,9 @@
 package restaurants_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +12,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/apps/restaurants"
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/mail/mailtest"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/testhttp"
@@ -52,12 +44,8 @@ func signUp(t testing.TB, n *nodetest.Node, email, name, client string) user {
 	if status, resp := testhttp.Do(t, "POST", n.URL+"/auth/signup", body); status != http.StatusCreated {
 		t.Fatalf("signup %s: %d %s", email, status, resp)
 	}
-	m := waitMail(t, n, email, "confirmation code")
-	code := regexp.MustCompile(`\b(\d{6})\b`).FindStringSubmatch(m.Text)
-	if code == nil {
-		t.Fatalf("no code in %q", m.Text)
-	}
-	if status, resp := testhttp.Do(t, "POST", n.URL+"/auth/confirm", `{"email":"`+email+`","code":"`+code[1]+`"}`); status/100 != 2 {
+	code := mailtest.Code(t, n.Config.MailDir(), email)
+	if status, resp := testhttp.Do(t, "POST", n.URL+"/auth/confirm", `{"email":"`+email+`","code":"`+code+`"}`); status/100 != 2 {
 		t.Fatalf("confirm %s: %d %s", email, status, resp)
 	}
 	u := signIn(t, n, email)
@@ -101,93 +89,16 @@ func mustJSON(t testing.TB, s string, v any) {
 	}
 }
 
-// sentMail is a mail read back from the sink.
-type sentMail struct {
-	To, Subject, Text string
-}
-
-// readMails parses every .eml file of the node's mail sink.
-func readMails(t testing.TB, n *nodetest.Node) []sentMail {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(n.Config.MailDir(), "*.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []sentMail
-	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), ".") {
-			continue // a mail being written (renamed into place when complete)
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // being renamed into place
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		out = append(out, sentMail{To: msg.Header.Get("To"), Subject: subject, Text: plainText(t, msg)})
-	}
-	return out
-}
-
-// plainText returns the text/plain part of msg, decoded.
-func plainText(t testing.TB, msg *mail.Message) string {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		return decodePart(t, msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := r.NextPart()
-		if err != nil {
-			return ""
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			return decodePart(t, p.Header.Get("Content-Transfer-Encoding"), p)
-		}
-	}
-}
-
-func decodePart(t testing.TB, enc string, r io.Reader) string {
-	t.Helper()
-	if strings.EqualFold(enc, "quoted-printable") {
-		r = quotedprintable.NewReader(r)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(b), "\r\n", "\n")
-}
-
 // mailsTo returns the mails to addr whose subject contains subject.
-func mailsTo(t testing.TB, n *nodetest.Node, addr, subject string) []sentMail {
+func mailsTo(t testing.TB, n *nodetest.Node, addr, subject string) []mailtest.Mail {
 	t.Helper()
-	var out []sentMail
-	for _, m := range readMails(t, n) {
-		if strings.Contains(strings.ToLower(m.To), strings.ToLower(addr)) && strings.Contains(m.Subject, subject) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return mailtest.To(t, n.Config.MailDir(), addr, subject)
 }
 
 // waitMail waits for a mail to addr whose subject contains subject.
-func waitMail(t testing.TB, n *nodetest.Node, addr, subject string) sentMail {
+func waitMail(t testing.TB, n *nodetest.Node, addr, subject string) mailtest.Mail {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
-		if ms := mailsTo(t, n, addr, subject); len(ms) > 0 {
-			return ms[0]
-		}
-	}
-	t.Fatalf("no mail to %s with subject %q within 30s", addr, subject)
-	return sentMail{}
+	return mailtest.Wait(t, n.Config.MailDir(), addr, subject)
 }
 
 // board is a live board connection.

@@ -3,16 +3,11 @@ package node
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/tessera-dev/tessera/internal/platform/testhttp"
-
+	"github.com/tessera-dev/tessera/internal/platform/mail/mailtest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
 
 // TestSignUpToMe walks the user pool through a node: sign up, read the code
@@ -29,7 +24,7 @@ func TestSignUpToMe(t *testing.T) {
 			if status, body := testhttp.Do(t, "POST", srv.URL+"/auth/signup", `{"email":"`+email+`","password":"`+password+`","name":"Ada"}`); status != http.StatusCreated {
 				t.Fatalf("signup: %d %s", status, body)
 			}
-			code := waitForCode(t, cfg.MailDir())
+			code := mailtest.Code(t, cfg.MailDir(), "ada@example.com")
 			if status, body := testhttp.Do(t, "POST", srv.URL+"/auth/confirm", `{"email":"ada@example.com","code":"`+code+`"}`); status/100 != 2 {
 				t.Fatalf("confirm: %d %s", status, body)
 			}
@@ -54,29 +49,4 @@ func TestSignUpToMe(t *testing.T) {
 			}
 		})
 	}
-}
-
-var sixDigits = regexp.MustCompile(`\b(\d{6})\b`)
-
-// waitForCode reads the confirmation code from the first mail in dir.
-func waitForCode(t *testing.T, dir string) string {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			text := string(b)
-			if i := strings.Index(text, "\r\n\r\n"); i >= 0 {
-				text = text[i:] // the body, not the Date or Message-ID headers
-			}
-			if m := sixDigits.FindStringSubmatch(text); m != nil {
-				return m[1]
-			}
-		}
-	}
-	t.Fatal("no confirmation mail within 30s")
-	return ""
 }
