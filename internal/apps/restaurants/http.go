@@ -149,6 +149,21 @@ func seatingLocation(st Seating) string {
 	return restaurantPath(st.RestaurantID) + "/seatings/" + st.ID
 }
 
+// restaurantOut and seatingOut answer with the result of a service call.
+func restaurantOut(r Restaurant, err error) (*restaurantOutput, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
+}
+
+func seatingOut(st Seating, err error) (*seatingOutput, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
+}
+
 // registerREST registers the API under /restaurants.
 func (s *Service) registerREST(api huma.API) {
 	tags := []string{"restaurants"}
@@ -156,27 +171,15 @@ func (s *Service) registerREST(api huma.API) {
 		return huma.Operation{OperationID: "restaurants-" + id, Method: method, Path: path, Summary: summary, Description: desc, Tags: tags}
 	}
 	huma.Register(api, op("me", http.MethodGet, "/me", "Your profile", "Role (CUSTOMER, STAFF, MANAGER) and restaurant, as the database has them now."),
-		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, _ *struct{}) (*meOutput, error) {
 			return &meOutput{Body: c.me()}, nil
-		})
+		}))
 	create := op("create", http.MethodPost, "", "Create a restaurant",
 		"For a user of the restaurants-staff client who works nowhere yet: the restaurant starts PRIVATE and the caller becomes its MANAGER (attributes restaurantId and restaurantRole), in one transaction.")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(api, create, func(ctx context.Context, in *createRestaurantInput) (*restaurantOutput, error) {
-		c, err := s.callerFrom(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.CreateRestaurant(ctx, c, in.Body.Name, in.Body.Description, in.Body.Region)
-		if err != nil {
-			return nil, err
-		}
-		return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
-	})
+	huma.Register(api, create, withCaller(s, func(ctx context.Context, c caller, in *createRestaurantInput) (*restaurantOutput, error) {
+		return restaurantOut(s.CreateRestaurant(ctx, c, in.Body.Name, in.Body.Description, in.Body.Region))
+	}))
 	list := func(ctx context.Context, region, cursor string, limit int) (*httpapi.ListOutput[Restaurant], error) {
 		c, err := s.callerFrom(ctx)
 		if err != nil {
@@ -197,55 +200,27 @@ func (s *Service) registerREST(api huma.API) {
 			return list(ctx, in.Region, in.Cursor, in.Limit)
 		})
 	huma.Register(api, op("get", http.MethodGet, "/{id}", "Get a restaurant", "A private restaurant is visible to its staff only (404 for others)."),
-		func(ctx context.Context, in *idPath) (*restaurantOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			r, err := s.GetRestaurant(ctx, c, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *idPath) (*restaurantOutput, error) {
+			return restaurantOut(s.GetRestaurant(ctx, c, in.ID))
+		}))
 	huma.Register(api, op("update", http.MethodPatch, "/{id}", "Change a restaurant's name or description", "Its manager only."),
-		func(ctx context.Context, in *updateRestaurantInput) (*restaurantOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			r, err := s.UpdateRestaurant(ctx, c, false, in.ID, RestaurantUpdate{Name: in.Body.Name, Description: in.Body.Description})
-			if err != nil {
-				return nil, err
-			}
-			return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *updateRestaurantInput) (*restaurantOutput, error) {
+			return restaurantOut(s.UpdateRestaurant(ctx, c, false, in.ID, RestaurantUpdate{Name: in.Body.Name, Description: in.Body.Description}))
+		}))
 	huma.Register(api, op("visibility", http.MethodPatch, "/{id}/visibility", "Make a restaurant public or private", "Its manager only."),
-		func(ctx context.Context, in *visibilityInput) (*restaurantOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			r, err := s.UpdateRestaurant(ctx, c, false, in.ID, RestaurantUpdate{Visibility: &in.Body.Visibility})
-			if err != nil {
-				return nil, err
-			}
-			return &restaurantOutput{Location: restaurantPath(r.ID), Body: r}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *visibilityInput) (*restaurantOutput, error) {
+			return restaurantOut(s.UpdateRestaurant(ctx, c, false, in.ID, RestaurantUpdate{Visibility: &in.Body.Visibility}))
+		}))
 	huma.Register(api, op("photo", http.MethodPost, "/{id}/photo", "Start a profile photo upload",
 		"Its manager only. PUT the image bytes (PNG, JPEG or WebP, at most 10 MiB) to upload_url before expires_at; the upload is then checked and re-encoded "+
 			"(1024 px photo, 256 px thumbnail, metadata stripped) and restaurants.restaurant.photo_updated is emitted, or photo_rejected with the reason (the old photo stays)."),
-		func(ctx context.Context, in *idPath) (*photoOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *idPath) (*photoOutput, error) {
 			up, err := s.StartPhotoUpload(ctx, c, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &photoOutput{Body: up}, nil
-		})
+		}))
 	s.registerStaff(api, op)
 	s.registerSeatings(api, op)
 }
@@ -253,17 +228,13 @@ func (s *Service) registerREST(api huma.API) {
 func (s *Service) registerStaff(api huma.API, op func(id, method, path, summary, desc string) huma.Operation) {
 	huma.Register(api, op("staff-put", http.MethodPut, "/{id}/staff/{user_id}", "Add a staff member or change their role",
 		"Its manager only. The user must have signed up with the restaurants-staff client and work nowhere else. A restaurant always keeps a manager (409)."),
-		func(ctx context.Context, in *putStaffInput) (*staffOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *putStaffInput) (*staffOutput, error) {
 			st, err := s.PutStaff(ctx, c, in.ID, in.UserID, in.Body.Role)
 			if err != nil {
 				return nil, err
 			}
 			return &staffOutput{Body: st}, nil
-		})
+		}))
 	del := op("staff-delete", http.MethodDelete, "/{id}/staff/{user_id}", "Remove a staff member",
 		"Its manager only; never the last manager (409). The user becomes a customer; their live board closes.")
 	del.DefaultStatus = http.StatusNoContent
@@ -274,4 +245,17 @@ func (s *Service) registerStaff(api huma.API, op func(id, method, path, summary,
 		}
 		return nil, s.RemoveStaff(ctx, c, in.ID, in.UserID)
 	})
+}
+
+// withCaller adapts an operation made as the request's caller: it resolves
+// the caller (401 anonymous, 403 admin keys) before fn runs.
+func withCaller[I, O any](s *Service, fn func(ctx context.Context, c caller, in *I) (O, error)) func(context.Context, *I) (O, error) {
+	return func(ctx context.Context, in *I) (O, error) {
+		c, err := s.callerFrom(ctx)
+		if err != nil {
+			var zero O
+			return zero, err
+		}
+		return fn(ctx, c, in)
+	}
 }

@@ -32,66 +32,34 @@ func (s *Service) registerSeatings(api huma.API, op func(id, method, path, summa
 		"For customers, at a public restaurant; seatingTime in the future, numSeats 1–50, notes at most 500 characters. Starts PENDING; "+
 			"the customer gets an acknowledgement mail and every staff member a notification.")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(api, create, func(ctx context.Context, in *createSeatingInput) (*seatingOutput, error) {
-		c, err := s.callerFrom(ctx)
-		if err != nil {
-			return nil, err
-		}
-		st, err := s.CreateSeating(ctx, c, in.ID, NewSeating{SeatingTime: in.Body.SeatingTime, NumSeats: in.Body.NumSeats, Notes: in.Body.Notes})
-		if err != nil {
-			return nil, err
-		}
-		return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-	})
+	huma.Register(api, create, withCaller(s, func(ctx context.Context, c caller, in *createSeatingInput) (*seatingOutput, error) {
+		return seatingOut(s.CreateSeating(ctx, c, in.ID, NewSeating{SeatingTime: in.Body.SeatingTime, NumSeats: in.Body.NumSeats, Notes: in.Body.Notes}))
+	}))
 	huma.Register(api, op("seating-list", http.MethodGet, "/{id}/{collection}", "List a restaurant's seatings",
 		"GET /restaurants/{id}/seatings, for its staff: current and upcoming seatings ordered by seatingTime, from the start of today unless from is given."),
-		func(ctx context.Context, in *listSeatingsInput) (*httpapi.ListOutput[Seating], error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *listSeatingsInput) (*httpapi.ListOutput[Seating], error) {
 			items, next, err := s.ListSeatings(ctx, c, in.ID, SeatingFilter{From: in.From, To: in.To, Status: in.Status, Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, err
 			}
 			return httpapi.Page(items, next), nil
-		})
+		}))
 	huma.Register(api, op("my-seatings", http.MethodGet, "/me/seatings", "List your seatings", "Ordered by seatingTime."),
-		func(ctx context.Context, in *mySeatingsInput) (*httpapi.ListOutput[Seating], error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *mySeatingsInput) (*httpapi.ListOutput[Seating], error) {
 			items, next, err := s.ListMySeatings(ctx, c, SeatingFilter{From: in.From, To: in.To, Status: in.Status, Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, err
 			}
 			return httpapi.Page(items, next), nil
-		})
+		}))
 	huma.Register(api, op("seating-get", http.MethodGet, "/{id}/seatings/{sid}", "Get a seating", "Its restaurant's staff or its customer."),
-		func(ctx context.Context, in *seatingPath) (*seatingOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			st, err := s.GetSeating(ctx, c, in.ID, in.SID)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *seatingPath) (*seatingOutput, error) {
+			return seatingOut(s.GetSeating(ctx, c, in.ID, in.SID))
+		}))
 	transition := func(action string) func(context.Context, *seatingPath) (*seatingOutput, error) {
-		return func(ctx context.Context, in *seatingPath) (*seatingOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			st, err := s.Transition(ctx, c, in.ID, in.SID, action, 0)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-		}
+		return withCaller(s, func(ctx context.Context, c caller, in *seatingPath) (*seatingOutput, error) {
+			return seatingOut(s.Transition(ctx, c, in.ID, in.SID, action, 0))
+		})
 	}
 	const machine = " Any other transition is 409 naming the current status."
 	huma.Register(api, op("seating-accept", http.MethodPatch, "/{id}/seatings/{sid}/accept", "Accept a seating", "Its staff; PENDING → ACCEPTED; mails the customer."+machine), transition("accept"))
@@ -100,45 +68,21 @@ func (s *Service) registerSeatings(api huma.API, op func(id, method, path, summa
 	huma.Register(api, op("seating-cancel-patch", http.MethodPatch, "/{id}/seatings/{sid}/cancel", "Cancel a seating", "The same as DELETE …/cancel."), transition("cancel"))
 	huma.Register(api, op("seating-close", http.MethodPatch, "/{id}/seatings/{sid}/close", "Close a seating", "Its staff; SEATED → CLOSED."+machine), transition("close"))
 	huma.Register(api, op("seating-seat", http.MethodPatch, "/{id}/seatings/{sid}/seat", "Seat the customers at a table", "Its staff; ACCEPTED → SEATED with tableNumber 1–9999."+machine),
-		func(ctx context.Context, in *seatInput) (*seatingOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			st, err := s.Transition(ctx, c, in.ID, in.SID, "seat", in.Body.TableNumber)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *seatInput) (*seatingOutput, error) {
+			return seatingOut(s.Transition(ctx, c, in.ID, in.SID, "seat", in.Body.TableNumber))
+		}))
 	huma.Register(api, op("seating-hail", http.MethodPost, "/{id}/seatings/{sid}/hail", "Hail a server", "The seating's customer, only while SEATED (409 otherwise); the staff are mailed and the live board pushes it."),
-		func(ctx context.Context, in *hailInput) (*seatingOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *hailInput) (*seatingOutput, error) {
 			reason := ""
 			if in.Body != nil {
 				reason = in.Body.Reason
 			}
-			st, err := s.Hail(ctx, c, in.ID, in.SID, reason)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-		})
+			return seatingOut(s.Hail(ctx, c, in.ID, in.SID, reason))
+		}))
 	huma.Register(api, op("seating-hail-ack", http.MethodDelete, "/{id}/seatings/{sid}/hail", "Acknowledge a hail", "Its staff; hailing becomes false."),
-		func(ctx context.Context, in *seatingPath) (*seatingOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			st, err := s.AcknowledgeHail(ctx, c, in.ID, in.SID)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
-		})
+		withCaller(s, func(ctx context.Context, c caller, in *seatingPath) (*seatingOutput, error) {
+			return seatingOut(s.AcknowledgeHail(ctx, c, in.ID, in.SID))
+		}))
 	huma.Register(api, op("seating-order", http.MethodPut, "/{id}/seatings/{sid}/order-items", "Replace a table's order", "Its staff, while SEATED; at most 100 items of 1–200 characters."),
 		func(ctx context.Context, in *orderItemsInput) (*seatingOutput, error) {
 			if err := checkItems(in.Body.Items); err != nil {
@@ -148,23 +92,15 @@ func (s *Service) registerSeatings(api huma.API, op func(id, method, path, summa
 			if err != nil {
 				return nil, err
 			}
-			st, err := s.SetOrderItems(ctx, c, in.ID, in.SID, in.Body.Items)
-			if err != nil {
-				return nil, err
-			}
-			return &seatingOutput{Location: seatingLocation(st), Body: st}, nil
+			return seatingOut(s.SetOrderItems(ctx, c, in.ID, in.SID, in.Body.Items))
 		})
 	huma.Register(api, op("customer-visits", http.MethodGet, "/{id}/customers/{user_id}/visits", "A customer's visits",
 		"Its staff: SEATED or CLOSED seatings of the customer at this restaurant in the last six months, and the latest."),
-		func(ctx context.Context, in *visitsInput) (*visitsOutput, error) {
-			c, err := s.callerFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		withCaller(s, func(ctx context.Context, c caller, in *visitsInput) (*visitsOutput, error) {
 			v, err := s.CustomerVisits(ctx, c, in.ID, in.UserID)
 			if err != nil {
 				return nil, err
 			}
 			return &visitsOutput{Body: v}, nil
-		})
+		}))
 }
