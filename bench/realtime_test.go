@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
@@ -102,11 +102,7 @@ func BenchmarkEventToSubscribers(b *testing.B) {
 			for _, l := range lat {
 				all = append(all, l...)
 			}
-			slices.Sort(all)
-			if len(all) > 0 {
-				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-			}
+			measure.ReportLatencies(b, all, time.Microsecond)
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			_ = hub.Shutdown(sctx)

@@ -19,6 +19,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/apps/restaurants"
 	"github.com/tessera-dev/tessera/internal/platform/app"
 	"github.com/tessera-dev/tessera/internal/platform/mail/mailtest"
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/testhttp"
@@ -136,18 +137,6 @@ func (rn *restaurantsNode) mustJSON(b *testing.B, token string, want int, method
 	}
 }
 
-// reportLatencies reports the p50 and p99 of lat, in milliseconds.
-func reportLatencies(b *testing.B, lat []time.Duration) {
-	b.Helper()
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
-}
-
 // BenchmarkRestaurantsCreateSeating: POST /restaurants/{id}/seatings over
 // loopback from 16 clients (4 customers, 4 clients each), seatingTime in the
 // coming 60 days, numSeats 1–50, on each engine. Each creation is one
@@ -204,7 +193,7 @@ func BenchmarkRestaurantsCreateSeating(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64(sent)/elapsed.Seconds(), "seatings/s")
-			reportLatencies(b, slices.Concat(lat...))
+			measure.ReportLatencies(b, slices.Concat(lat...), time.Millisecond)
 			if failed.Load() {
 				return
 			}
@@ -261,7 +250,7 @@ func BenchmarkRestaurantsListSeatings(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			reportLatencies(b, lat)
+			measure.ReportLatencies(b, lat, time.Millisecond)
 		})
 	}
 }

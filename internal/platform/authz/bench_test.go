@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
 )
@@ -44,9 +44,7 @@ func benchWith(b *testing.B, w *world, app, authz string) {
 		samples = append(samples, time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(samples)
-	b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(samples[len(samples)*99/100].Nanoseconds())/1e3, "p99-µs")
+	measure.ReportLatencies(b, samples, time.Microsecond)
 }
 
 // BenchmarkAuthorizerPlatformEdDSA: a client sending its token again (the

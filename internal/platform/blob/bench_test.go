@@ -5,12 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 )
 
 // Benchmarks: put and get throughput on each backend against a plain copy
@@ -298,50 +298,9 @@ func measureMem(b *testing.B, fn func()) {
 		fn()
 		return
 	}
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	baseHeap, baseRSS := ms.HeapAlloc, rss()
-	var peakHeap, peakRSS uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > baseHeap {
-				peakHeap = max(peakHeap, m.HeapAlloc-baseHeap)
-			}
-			if r := rss(); r > baseRSS {
-				peakRSS = max(peakRSS, r-baseRSS)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-rss-MiB")
-}
-
-// rss is the process's resident set in bytes (Linux), 0 where unknown.
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	var size, res uint64
-	if _, err := fmt.Sscan(string(b), &size, &res); err != nil {
-		return 0
-	}
-	return res * uint64(os.Getpagesize()) // #nosec G115 -- a page size
+	peak := measure.PeakDuring(10*time.Millisecond, fn)
+	b.ReportMetric(float64(peak.Heap)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peak.RSS)/(1<<20), "peak-rss-MiB")
 }
 
 // BenchmarkRatio puts (or gets) the same object through the store and

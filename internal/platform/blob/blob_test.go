@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/blob/blobtest"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 )
 
 var testSigningKey = bytes.Repeat([]byte("k"), 32)
@@ -647,38 +647,6 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// heapPeak runs fn and returns the highest heap growth over the heap in use
-// before it, sampled every few milliseconds.
-func heapPeak(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > base && m.HeapAlloc-base > peak {
-				peak = m.HeapAlloc - base
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	return peak
-}
-
 // TestLargePutKeepsMemoryFlat streams 256 MiB from a generating reader and
 // checks the heap never grows by more than 64 MiB. Not parallel: it
 // measures the process heap.
@@ -697,15 +665,15 @@ func TestLargePutKeepsMemoryFlat(t *testing.T) {
 			}
 			var o Object
 			var err error
-			peak := heapPeak(func() {
+			peak := measure.PeakDuring(5*time.Millisecond, func() {
 				o, err = h.store.Put(t.Context(), "large", newGen(size, 9), PutOptions{})
 			})
 			if err != nil || o.Size != size {
 				t.Fatalf("put: %+v %v", o, err)
 			}
-			t.Logf("%s: 256 MiB put, heap peak growth %.1f MiB", name, float64(peak)/(1<<20))
-			if peak > 64<<20 {
-				t.Fatalf("heap grew by %d MiB streaming 256 MiB", peak>>20)
+			t.Logf("%s: 256 MiB put, heap peak growth %.1f MiB", name, float64(peak.Heap)/(1<<20))
+			if peak.Heap > 64<<20 {
+				t.Fatalf("heap grew by %d MiB streaming 256 MiB", peak.Heap>>20)
 			}
 			rc, _, err := h.store.Get(t.Context(), "large", nil)
 			if err != nil {
@@ -714,13 +682,13 @@ func TestLargePutKeepsMemoryFlat(t *testing.T) {
 			defer rc.Close()
 			hs := sha256.New()
 			var n int64
-			peak = heapPeak(func() { n, err = io.Copy(hs, rc) })
+			peak = measure.PeakDuring(5*time.Millisecond, func() { n, err = io.Copy(hs, rc) })
 			if err != nil || n != size || hex.EncodeToString(hs.Sum(nil)) != o.SHA256 {
 				t.Fatalf("read back %d bytes: %v", n, err)
 			}
-			t.Logf("%s: 256 MiB get, heap peak growth %.1f MiB", name, float64(peak)/(1<<20))
-			if peak > 64<<20 {
-				t.Fatalf("heap grew by %d MiB reading 256 MiB", peak>>20)
+			t.Logf("%s: 256 MiB get, heap peak growth %.1f MiB", name, float64(peak.Heap)/(1<<20))
+			if peak.Heap > 64<<20 {
+				t.Fatalf("heap grew by %d MiB reading 256 MiB", peak.Heap>>20)
 			}
 		})
 	}

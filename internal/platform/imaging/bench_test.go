@@ -6,11 +6,10 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
-	"runtime"
-	"runtime/metrics"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 )
 
 // BenchmarkPhoto12MP is the restaurants app's profile photo path on a
@@ -39,7 +38,7 @@ func BenchmarkPhoto12MP(b *testing.B) {
 			b.ReportAllocs()
 			var decode, fit, encode time.Duration
 			var photoOut, thumbOut bytes.Buffer
-			peak := peakHeap(b, func() {
+			peak := measure.PeakDuring(time.Millisecond, func() {
 				for b.Loop() {
 					t0 := time.Now()
 					img, _, err := Decode(bytes.NewReader(c.data), Limits{})
@@ -67,7 +66,7 @@ func BenchmarkPhoto12MP(b *testing.B) {
 			b.ReportMetric(float64(encode.Milliseconds())/n, "encode-ms")
 			b.ReportMetric(float64(photoOut.Len())/1024, "photo-KiB")
 			b.ReportMetric(float64(thumbOut.Len())/1024, "thumb-KiB")
-			b.ReportMetric(peak/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(peak.Heap)/(1<<20), "peak-heap-MiB")
 		})
 	}
 }
@@ -88,38 +87,4 @@ func photo(w, h int) *image.RGBA {
 		}
 	}
 	return img
-}
-
-// peakHeap runs fn and returns the peak of heap objects' bytes while it ran,
-// above what they were before, sampled every millisecond.
-func peakHeap(b *testing.B, fn func()) float64 {
-	b.Helper()
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	var peak uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s := []metrics.Sample{{Name: sample[0].Name}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	if peak < base {
-		return 0
-	}
-	return float64(peak - base)
 }

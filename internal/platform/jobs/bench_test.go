@@ -2,13 +2,13 @@ package jobs_test
 
 import (
 	"context"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
 )
@@ -72,10 +72,7 @@ func BenchmarkHandlerLatency(b *testing.B) {
 				time.Sleep(time.Duration(len(lat)%7) * 3 * time.Millisecond) // desynchronize from the poll
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+			measure.ReportLatencies(b, lat, time.Millisecond)
 		})
 	}
 }

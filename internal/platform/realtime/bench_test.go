@@ -7,12 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tessera-dev/tessera/internal/platform/measure"
 )
 
 // BenchmarkDeliveryLatency measures commit-to-subscriber latency (Append +
@@ -61,12 +62,7 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 	for _, l := range lat {
 		all = append(all, l...)
 	}
-	slices.Sort(all)
-	if len(all) > 0 {
-		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(float64(all[len(all)-1].Microseconds()), "max-µs")
-	}
+	measure.ReportLatencies(b, all, time.Microsecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = h.Shutdown(ctx)
