@@ -48,15 +48,10 @@ type messageOutput struct {
 	Body Message
 }
 
-// pageOf makes a page of items read with limit+1 rows: the extra row, when
-// there is one, means another page, whose cursor is the last kept item's id.
+// pageOf makes a page of items read with limit+1 rows; the cursor is the
+// last kept item's id.
 func pageOf[T any](items []T, limit int, id func(T) int64) *httpapi.ListOutput[T] {
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		next = strconv.FormatInt(id(items[len(items)-1]), 10)
-	}
-	return httpapi.Page(items, next)
+	return httpapi.Page(store.TrimPage(items, limit, func(it T) string { return strconv.FormatInt(id(it), 10) }))
 }
 
 // registerAdmin registers /admin/messaging/{rooms,messages}.

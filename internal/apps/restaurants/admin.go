@@ -96,7 +96,7 @@ func (s *Service) registerAdmin(api huma.API) {
 			if err := rows.Err(); err != nil {
 				return nil, store.Normalize(err)
 			}
-			return pageByID(out, in.Limit, func(r Restaurant) string { return r.ID }), nil
+			return httpapi.Page(store.TrimPage(out, in.Limit, func(r Restaurant) string { return r.ID })), nil
 		})
 	huma.Register(api, op("get", http.MethodGet, "/restaurants/{id}", "Get any restaurant"),
 		func(ctx context.Context, in *adminRestaurantPath) (*restaurantOutput, error) {
@@ -144,7 +144,7 @@ func (s *Service) registerAdmin(api huma.API) {
 			if err := rows.Err(); err != nil {
 				return nil, store.Normalize(err)
 			}
-			return pageByID(out, in.Limit, func(st Seating) string { return st.ID }), nil
+			return httpapi.Page(store.TrimPage(out, in.Limit, func(st Seating) string { return st.ID })), nil
 		})
 	huma.Register(api, op("seating-get", http.MethodGet, "/seatings/{id}", "Get any seating"),
 		func(ctx context.Context, in *adminSeatingPath) (*seatingOutput, error) {
@@ -176,16 +176,6 @@ func (s *Service) registerAdmin(api huma.API) {
 		out.Body.WeekStart, out.Body.EventID = in.Body.WeekStart, id
 		return out, nil
 	})
-}
-
-// pageByID makes a page of items read with limit+1 rows.
-func pageByID[T any](items []T, limit int, id func(T) string) *httpapi.ListOutput[T] {
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		next = id(items[limit-1])
-	}
-	return httpapi.Page(items, next)
 }
 
 // DeleteRestaurant deletes restaurant id with its staff positions (their

@@ -139,11 +139,7 @@ func (s *Service) ListRestaurants(ctx context.Context, c caller, region, cursor 
 	if err := rows.Err(); err != nil {
 		return nil, "", store.Normalize(err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := store.TrimPage(out, limit, func(r Restaurant) string { return r.ID })
 	return out, next, nil
 }
 

@@ -327,12 +327,7 @@ func (s *Service) querySeatings(ctx context.Context, where, val string, f Seatin
 	if err := rows.Err(); err != nil {
 		return nil, "", store.Normalize(err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[f.Limit-1]
-		next = fmt.Sprintf("%d.%s", micros(last.SeatingTime), last.ID)
-	}
+	out, next := store.TrimPage(out, f.Limit, func(st Seating) string { return fmt.Sprintf("%d.%s", micros(st.SeatingTime), st.ID) })
 	return out, next, nil
 }
 

@@ -316,11 +316,7 @@ func (p *Pool) ListUsers(ctx context.Context, f UserFilter) ([]User, string, err
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = users[limit-1].ID
-	}
+	users, next := store.TrimPage(users, limit, func(u User) string { return u.ID })
 	return users, next, nil
 }
 

@@ -405,11 +405,7 @@ func (o *Outbox) List(ctx context.Context, f ListFilter) ([]Mail, string, error)
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("mail: list: %w", store.Normalize(err))
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := store.TrimPage(out, limit, func(m Mail) string { return m.ID })
 	return out, next, nil
 }
 

@@ -158,7 +158,7 @@ func (s *Service) ListOrgs(ctx context.Context, userID string, limit int, cursor
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := cut(items, limit, func(o Org) string { return o.ID })
+	items, next := store.TrimPage(items, limit, func(o Org) string { return encodeCursor(o.ID) })
 	return items, next, nil
 }
 
@@ -497,7 +497,7 @@ func listInOrg[T any](ctx context.Context, s *Service, p authz.Principal, orgID 
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := cut(items, limit, key)
+	items, next := store.TrimPage(items, limit, func(m T) string { return encodeCursor(key(m)) })
 	return items, next, nil
 }
 
@@ -671,11 +671,5 @@ func page(limit int, cursor string) (string, int, error) {
 	return string(b), limit, nil
 }
 
-// cut trims a page fetched with limit+1 rows and returns the next cursor.
-func cut[T any](items []T, limit int, key func(T) string) ([]T, string) {
-	if len(items) <= limit {
-		return items, ""
-	}
-	items = items[:limit]
-	return items, base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))
-}
+// encodeCursor makes a list cursor of a row's key (opaque to clients).
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
