@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/blob"
+	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -72,4 +74,22 @@ func mount(_ context.Context, env app.Env) error {
 	env.Hub.Watch(appName, l.watch)
 	env.Handle("GET /restaurants/ws", l)
 	return nil
+}
+
+// handlers are the app's durable handlers: mails for seating events, the
+// profile and welcome mail of confirmed sign-ups, photo processing and the
+// on-demand weekly report.
+func (s *Service) handlers() []jobs.Handler {
+	var hs []jobs.Handler
+	for _, m := range seatingMails {
+		hs = append(hs, jobs.Handler{
+			Name: "restaurants.mail." + m.verb, EventType: SeatingEvent(m.verb),
+			Handle: func(ctx context.Context, e events.Event) error { return s.mailSeating(ctx, e, m) },
+		})
+	}
+	return append(hs,
+		jobs.Handler{Name: "restaurants.welcome", EventType: identity.EventUserConfirmed, Handle: s.welcome},
+		jobs.Handler{Name: "restaurants.photo", EventType: blob.CreatedEvent, Handle: s.processPhoto},
+		jobs.Handler{Name: "restaurants.report", EventType: EventReportRequested, Handle: s.reportRequested},
+	)
 }

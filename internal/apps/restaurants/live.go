@@ -59,7 +59,7 @@ func (l *live) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, fault.WithFields("bad since", fault.FieldError{Location: "query.since", Value: string(since), Message: "not a cursor of a pushed event"}))
 		return
 	}
-	c, err := l.svc.loadCaller(r.Context(), l.svc.db, p.UserID)
+	c, err := l.svc.callerOf(r.Context(), p.UserID)
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return

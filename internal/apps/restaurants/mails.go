@@ -11,8 +11,6 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/events"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
-	"github.com/tessera-dev/tessera/internal/platform/identity"
-	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -45,24 +43,6 @@ var seatingMails = []seatingMail{
 	{verb: VerbDeclined, customer: "seating_declined"},
 	{verb: VerbCancelled, customer: "seating_cancelled", staff: "seating_cancelled_staff"},
 	{verb: VerbHailed, staff: "hailed"},
-}
-
-// handlers are the app's durable handlers: mails for seating events, the
-// profile and welcome mail of confirmed sign-ups, photo processing and the
-// on-demand weekly report.
-func (s *Service) handlers() []jobs.Handler {
-	var hs []jobs.Handler
-	for _, m := range seatingMails {
-		hs = append(hs, jobs.Handler{
-			Name: "restaurants.mail." + m.verb, EventType: SeatingEvent(m.verb),
-			Handle: func(ctx context.Context, e events.Event) error { return s.mailSeating(ctx, e, m) },
-		})
-	}
-	return append(hs,
-		jobs.Handler{Name: "restaurants.welcome", EventType: identity.EventUserConfirmed, Handle: s.welcome},
-		jobs.Handler{Name: "restaurants.photo", EventType: blobCreatedEvent, Handle: s.processPhoto},
-		jobs.Handler{Name: "restaurants.report", EventType: EventReportRequested, Handle: s.reportRequested},
-	)
 }
 
 // enqueue renders template tmpl with data and queues it for to in tx, once

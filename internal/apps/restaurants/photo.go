@@ -16,7 +16,6 @@ import (
 
 // The profile photo pipeline (the seed's S3 upload + object-created Lambda).
 const (
-	blobCreatedEvent = blob.CreatedEvent
 	// uploadPrefix is where signed uploads land: uploads/<restaurant>/<id>.
 	uploadPrefix = appName + "/uploads/"
 	// photoPrefix holds the processed photos: photos/<restaurant>/<id>.jpg.
@@ -54,11 +53,8 @@ func (s *Service) StartPhotoUpload(ctx context.Context, c caller, id string) (Ph
 	expires := s.now().Add(uploadTTL)
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		if _, err := s.visibleRestaurant(ctx, tx, c, id); err != nil {
+		if _, err := s.staffRestaurant(ctx, tx, c, id, true, "change its photo"); err != nil {
 			return err
-		}
-		if !c.managerOf(id) {
-			return fault.New(fault.Forbidden, "only the restaurant's manager changes its photo")
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO restaurants_photo_uploads (blob_key, restaurant_id, expires_at) VALUES (?, ?, ?)`,
 			key, id, micros(expires))

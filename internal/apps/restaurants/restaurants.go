@@ -70,6 +70,24 @@ func (s *Service) visibleRestaurant(ctx context.Context, q store.Querier, c call
 	return r, nil
 }
 
+// staffRestaurant returns restaurant id for an action of its staff (its
+// manager when manager is set): 404 when c may not see the restaurant, 403
+// when c may see it but holds no such role there ("only the restaurant's
+// staff may <what>").
+func (s *Service) staffRestaurant(ctx context.Context, q store.Querier, c caller, id string, manager bool, what string) (Restaurant, error) {
+	r, err := s.visibleRestaurant(ctx, q, c, id)
+	if err != nil {
+		return Restaurant{}, err
+	}
+	switch {
+	case manager && !c.managerOf(id):
+		return Restaurant{}, fault.New(fault.Forbidden, "only the restaurant's manager may %s", what)
+	case !c.staffOf(id):
+		return Restaurant{}, fault.New(fault.Forbidden, "only the restaurant's staff may %s", what)
+	}
+	return r, nil
+}
+
 // setRole mirrors c's restaurant role in the user pool, in tx.
 func (s *Service) setRole(ctx context.Context, tx *store.Tx, userID, restaurantID, role string) error {
 	return identity.SetAttributes(ctx, tx, s.events, userID, map[string]string{attrRestaurantID: restaurantID, attrRole: role})
@@ -166,13 +184,10 @@ func (s *Service) UpdateRestaurant(ctx context.Context, c caller, admin bool, id
 		if admin {
 			r, err = s.restaurant(ctx, tx, id)
 		} else {
-			r, err = s.visibleRestaurant(ctx, tx, c, id)
+			r, err = s.staffRestaurant(ctx, tx, c, id, true, "change it")
 		}
 		if err != nil {
 			return err
-		}
-		if !admin && !c.managerOf(id) {
-			return fault.New(fault.Forbidden, "only the restaurant's manager may change it")
 		}
 		if u.Name != nil {
 			r.Name = *u.Name
@@ -230,11 +245,8 @@ func (s *Service) PutStaff(ctx context.Context, c caller, id, userID, role strin
 	var st Staff
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		if _, err := s.visibleRestaurant(ctx, tx, c, id); err != nil {
+		if _, err := s.staffRestaurant(ctx, tx, c, id, true, "manage its staff"); err != nil {
 			return err
-		}
-		if !c.managerOf(id) {
-			return fault.New(fault.Forbidden, "only the restaurant's manager manages its staff")
 		}
 		target, err := s.loadCaller(ctx, tx, userID)
 		if err != nil {
@@ -282,11 +294,8 @@ func (s *Service) keepOneManager(ctx context.Context, tx *store.Tx, id, userID s
 func (s *Service) RemoveStaff(ctx context.Context, c caller, id, userID string) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		if _, err := s.visibleRestaurant(ctx, tx, c, id); err != nil {
+		if _, err := s.staffRestaurant(ctx, tx, c, id, true, "manage its staff"); err != nil {
 			return err
-		}
-		if !c.managerOf(id) {
-			return fault.New(fault.Forbidden, "only the restaurant's manager manages its staff")
 		}
 		var role string
 		err := tx.QueryRow(ctx, `SELECT role FROM restaurants_staff WHERE user_id = ? AND restaurant_id = ?`, userID, id).Scan(&role)

@@ -261,11 +261,8 @@ type SeatingFilter struct {
 // ListSeatings lists restaurant id's seatings for its staff, ordered by
 // seatingTime (then id), from f.From.
 func (s *Service) ListSeatings(ctx context.Context, c caller, id string, f SeatingFilter) ([]Seating, string, error) {
-	if _, err := s.visibleRestaurant(ctx, s.db, c, id); err != nil {
+	if _, err := s.staffRestaurant(ctx, s.db, c, id, false, "list its seatings"); err != nil {
 		return nil, "", err
-	}
-	if !c.staffOf(id) {
-		return nil, "", fault.New(fault.Forbidden, "only the restaurant's staff list its seatings")
 	}
 	if f.From.IsZero() {
 		f.From = s.startOfToday()
@@ -343,11 +340,8 @@ func parseSeatingCursor(cur string) (int64, string, error) {
 // CustomerVisits counts customer userID's visits (SEATED or CLOSED
 // seatings) to restaurant id in the last six months, for its staff.
 func (s *Service) CustomerVisits(ctx context.Context, c caller, id, userID string) (Visits, error) {
-	if _, err := s.visibleRestaurant(ctx, s.db, c, id); err != nil {
+	if _, err := s.staffRestaurant(ctx, s.db, c, id, false, "see its customers' visits"); err != nil {
 		return Visits{}, err
-	}
-	if !c.staffOf(id) {
-		return Visits{}, fault.New(fault.Forbidden, "only the restaurant's staff see its customers' visits")
 	}
 	now := s.now()
 	var (

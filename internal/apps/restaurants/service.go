@@ -2,9 +2,7 @@ package restaurants
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,28 +95,35 @@ func (s *Service) callerFrom(ctx context.Context) (caller, error) {
 	if p.UserID == "" {
 		return caller{}, fault.New(fault.Forbidden, "the restaurants API is for users; admin keys use /admin/restaurants")
 	}
-	return s.loadCaller(ctx, s.db, p.UserID)
+	return s.callerOf(ctx, p.UserID)
 }
 
-const callerQuery = `SELECT u.email, u.name, u.client_id, COALESCE(s.restaurant_id, ''), COALESCE(s.role, '')
-	FROM restaurants_users u LEFT JOIN restaurants_staff s ON s.user_id = u.user_id WHERE u.user_id = ?`
-
-// loadCaller reads user id through q, creating the app's profile on first
+// callerOf returns user id as a caller, creating the app's profile on first
 // sight (a user confirmed before the app was enabled, or made by the CLI).
+func (s *Service) callerOf(ctx context.Context, id string) (caller, error) {
+	c, err := s.loadCaller(ctx, s.db, id)
+	if fault.CodeOf(err) != fault.NotFound {
+		return c, err
+	}
+	if _, err := s.ensureUser(ctx, id); err != nil {
+		return caller{}, err
+	}
+	return s.loadCaller(ctx, s.db, id)
+}
+
+// loadCaller reads user id's profile and role through q (fault.NotFound
+// when the app has no profile of them).
 func (s *Service) loadCaller(ctx context.Context, q store.Querier, id string) (caller, error) {
-	c := caller{UserID: id}
-	err := q.QueryRow(ctx, callerQuery, id).Scan(&c.Email, &c.Name, &c.ClientID, &c.RestaurantID, &c.Role)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.ensureUser(ctx, id); err != nil {
-			return caller{}, err
-		}
-		err = q.QueryRow(ctx, callerQuery, id).Scan(&c.Email, &c.Name, &c.ClientID, &c.RestaurantID, &c.Role)
+	c := caller{UserID: id, Role: RoleCustomer}
+	var restaurantID, role string
+	err := q.QueryRow(ctx, `SELECT u.email, u.name, u.client_id, COALESCE(s.restaurant_id, ''), COALESCE(s.role, '')
+		FROM restaurants_users u LEFT JOIN restaurants_staff s ON s.user_id = u.user_id WHERE u.user_id = ?`, id).
+		Scan(&c.Email, &c.Name, &c.ClientID, &restaurantID, &role)
+	if err := store.NotFound(err, "user"); err != nil {
+		return caller{}, err
 	}
-	if err != nil {
-		return caller{}, store.Normalize(err)
-	}
-	if c.Role == "" {
-		c.Role = RoleCustomer
+	if role != "" {
+		c.RestaurantID, c.Role = restaurantID, role
 	}
 	return c, nil
 }

@@ -23,35 +23,15 @@ func usersTable(e store.Engine) string {
 	return "identity_users"
 }
 
-// Profile is what an app may read of a user: no credentials.
-type Profile struct {
-	ID         string
-	Email      string
-	Name       string
-	ClientID   string
-	Attributes map[string]string
-	Confirmed  bool
-	Disabled   bool
-}
-
-// LookupUser reads user id's profile through q, an app's handle or
-// transaction (fault.NotFound when there is no such user).
-func LookupUser(ctx context.Context, q store.Querier, engine store.Engine, id string) (Profile, error) {
-	var (
-		p         Profile
-		attrs     string
-		conf, dis *int64
-	)
-	err := q.QueryRow(ctx, `SELECT id, email, name, client_id, attributes, confirmed_at, disabled_at FROM `+usersTable(engine)+` WHERE id = ?`, id).
-		Scan(&p.ID, &p.Email, &p.Name, &p.ClientID, &attrs, &conf, &dis)
-	if err := store.NotFound(err, "user"); err != nil {
-		return Profile{}, err
+// LookupUser reads user id through q, an app's handle or transaction on
+// engine (fault.NotFound when there is no such user): the profile columns
+// only, never credentials.
+func LookupUser(ctx context.Context, q store.Querier, engine store.Engine, id string) (User, error) {
+	r, err := scanUser(q.QueryRow(ctx, `SELECT `+userCols+` FROM `+usersTable(engine)+` WHERE id = ?`, id), false)
+	if err != nil {
+		return User{}, store.NotFound(err, "user")
 	}
-	if err := json.Unmarshal([]byte(attrs), &p.Attributes); err != nil {
-		return Profile{}, fmt.Errorf("identity: attributes of user %s: %w", id, err)
-	}
-	p.Confirmed, p.Disabled = conf != nil, dis != nil
-	return p, nil
+	return r.User, nil
 }
 
 // SetAttributes sets the custom attributes of user id in tx, an app's

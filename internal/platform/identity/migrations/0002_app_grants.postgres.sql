@@ -4,7 +4,7 @@
 -- rows, inside their own transactions (identity.SetAttributes). They see no
 -- password hash, code or token, and may change only the attributes.
 GRANT USAGE ON SCHEMA {{schema}} TO {{apps_role}};
-GRANT SELECT (id, email, name, client_id, attributes, confirmed_at, disabled_at) ON identity_users TO {{apps_role}};
+GRANT SELECT (id, email, name, client_id, attributes, confirmed_at, disabled_at, created_at) ON identity_users TO {{apps_role}};
 GRANT UPDATE (attributes, updated_at) ON identity_users TO {{apps_role}};
 
 -- +goose Down
