@@ -22,7 +22,6 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/measure"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
-	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
 
 const restaurantsPassword = "correct horse battery staple"
@@ -51,16 +50,8 @@ func startRestaurants(b *testing.B, engine store.Engine, customers int) *restaur
 
 	// The manager: sign-up with the staff client, the mailed code, sign-in.
 	const managerEmail = "manager@example.com"
-	body := `{"email":"` + managerEmail + `","password":"` + restaurantsPassword + `","name":"Manager","client_id":"` + restaurants.ClientStaff + `"}`
-	if status, resp := testhttp.Do(b, http.MethodPost, n.URL+"/auth/signup", body); status != http.StatusCreated {
-		b.Fatalf("signup: %d %s", status, resp)
-	}
-	code := mailtest.Code(b, n.Config.MailDir(), managerEmail)
-	if status, resp := testhttp.Do(b, http.MethodPost, n.URL+"/auth/confirm", `{"email":"`+managerEmail+`","code":"`+code+`"}`); status/100 != 2 {
-		b.Fatalf("confirm: %d %s", status, resp)
-	}
+	_, rn.manager = n.SignUp(b, managerEmail, restaurantsPassword, "Manager", restaurants.ClientStaff)
 	mailtest.Wait(b, n.Config.MailDir(), managerEmail, "Welcome") // the job runner is idle again
-	rn.manager = restaurantsSignIn(b, n, managerEmail)
 	var r restaurants.Restaurant
 	rn.mustJSON(b, rn.manager, http.StatusCreated, http.MethodPost, "/restaurants", `{"name":"Bench Bistro","region":"NORTH"}`, &r)
 	rn.mustJSON(b, rn.manager, http.StatusOK, http.MethodPatch, "/restaurants/"+r.ID+"/visibility", `{"visibility":"PUBLIC"}`, &r)
@@ -72,7 +63,7 @@ func startRestaurants(b *testing.B, engine store.Engine, customers int) *restaur
 		if err != nil {
 			b.Fatal(err)
 		}
-		rn.customers = append(rn.customers, restaurantsCustomer{id: u.ID, token: restaurantsSignIn(b, n, email)})
+		rn.customers = append(rn.customers, restaurantsCustomer{id: u.ID, token: n.SignIn(b, email, restaurantsPassword)})
 	}
 	return rn
 }
@@ -88,19 +79,6 @@ func countMails(dir string) int {
 		}
 	}
 	return n
-}
-
-func restaurantsSignIn(b *testing.B, n *nodetest.Node, email string) string {
-	b.Helper()
-	status, resp := testhttp.Do(b, http.MethodPost, n.URL+"/auth/token",
-		`{"grant_type":"password","email":"`+email+`","password":"`+restaurantsPassword+`"}`)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if status != http.StatusOK || json.Unmarshal([]byte(resp), &tok) != nil || tok.AccessToken == "" {
-		b.Fatalf("sign in %s: %d %s", email, status, resp)
-	}
-	return tok.AccessToken
 }
 
 // do sends one request with token over the node's client and reads the

@@ -34,7 +34,7 @@ func newAdminKey(t *testing.T, n *nodetest.Node) adminKey {
 // call sends a JSON request to /admin/messaging+path with the key.
 func (k adminKey) call(t *testing.T, n *nodetest.Node, method, path, body string) reply {
 	t.Helper()
-	return request(t, method, n.URL+"/admin/messaging"+path, body, "application/json", func(r *http.Request) { r.SetBasicAuth(k.id, k.secret) })
+	return request(t, method, n.URL+"/admin/messaging"+path, body, "application/json", testhttp.Basic(k.id, k.secret))
 }
 
 // mustCall is call expecting a status.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,20 +47,10 @@ func newMember(t testing.TB, entity string, level int) member {
 	return m
 }
 
-// do sends a REST request as m.
-func (m member) do(t testing.TB, n *nodetest.Node, method, path, body string) (int, string) {
-	t.Helper()
-	return testhttp.Do(t, method, n.URL+path, body, testhttp.Bearer(m.token))
-}
-
 // mustDo is do expecting a status.
 func (m member) mustDo(t testing.TB, n *nodetest.Node, want int, method, path, body string) string {
 	t.Helper()
-	status, resp := m.do(t, n, method, path, body)
-	if status != want {
-		t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, status, resp, want)
-	}
-	return resp
+	return testhttp.Expect(t, want, method, n.URL+path, body, testhttp.Bearer(m.token))
 }
 
 // createRoom creates a group room as m and returns its id.
@@ -108,17 +97,8 @@ type client struct {
 // dial connects to the chat and reads START?.
 func dial(t *testing.T, base string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/messaging/chat", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Body != nil {
-		_ = resp.Body.Close()
-	}
+	conn := testhttp.Dial(t, base, "/messaging/chat")
 	conn.SetReadLimit(1 << 20)
-	t.Cleanup(func() { _ = conn.CloseNow() })
 	c := &client{t: t, conn: conn}
 	c.expect("query", "START?")
 	return c

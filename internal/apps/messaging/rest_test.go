@@ -755,7 +755,7 @@ func TestRESTBadInput(t *testing.T) {
 			{name: "bad token", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: testhttp.Bearer("not.a.jwt"), status: 401},
 			{name: "bad signature", method: "POST", path: rooms, body: newRoom(`"x"`, "1"), auth: testhttp.Bearer(forged), status: 401},
 			{name: "basic credentials", method: "POST", path: rooms, body: newRoom(`"x"`, "1"),
-				auth: func(r *http.Request) { r.SetBasicAuth("nobody", "nothing") }, status: 401},
+				auth: testhttp.Basic("nobody", "nothing"), status: 401},
 
 			// Rules.
 			{name: `permissions "rx"`, method: "PUT", path: members, body: rule(someone, `"rx"`, "0"), status: 422, location: "body.permissions"},

@@ -1,10 +1,7 @@
 package restaurants_test
 
 import (
-	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,32 +37,14 @@ type user struct {
 // with the code from the mail sink and signs in.
 func signUp(t testing.TB, n *nodetest.Node, email, name, client string) user {
 	t.Helper()
-	body := `{"email":"` + email + `","password":"` + password + `","name":"` + name + `","client_id":"` + client + `"}`
-	if status, resp := testhttp.Do(t, "POST", n.URL+"/auth/signup", body); status != http.StatusCreated {
-		t.Fatalf("signup %s: %d %s", email, status, resp)
-	}
-	code := mailtest.Code(t, n.Config.MailDir(), email)
-	if status, resp := testhttp.Do(t, "POST", n.URL+"/auth/confirm", `{"email":"`+email+`","code":"`+code+`"}`); status/100 != 2 {
-		t.Fatalf("confirm %s: %d %s", email, status, resp)
-	}
-	u := signIn(t, n, email)
-	var me struct{ ID string }
-	mustJSON(t, u.mustDo(t, n, http.StatusOK, "GET", "/auth/me", ""), &me)
-	u.id = me.ID
-	return u
+	id, token := n.SignUp(t, email, password, name, client)
+	return user{id: id, email: email, token: token}
 }
 
 // signIn gets a fresh access token (with the current attributes).
 func signIn(t testing.TB, n *nodetest.Node, email string) user {
 	t.Helper()
-	status, resp := testhttp.Do(t, "POST", n.URL+"/auth/token", `{"grant_type":"password","email":"`+email+`","password":"`+password+`"}`)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if status != http.StatusOK || json.Unmarshal([]byte(resp), &tok) != nil {
-		t.Fatalf("sign in %s: %d %s", email, status, resp)
-	}
-	return user{email: email, token: tok.AccessToken}
+	return user{email: email, token: n.SignIn(t, email, password)}
 }
 
 func (u user) do(t testing.TB, n *nodetest.Node, method, path, body string) (int, string) {
@@ -75,11 +54,7 @@ func (u user) do(t testing.TB, n *nodetest.Node, method, path, body string) (int
 
 func (u user) mustDo(t testing.TB, n *nodetest.Node, want int, method, path, body string) string {
 	t.Helper()
-	status, resp := u.do(t, n, method, path, body)
-	if status != want {
-		t.Fatalf("%s %s %s as %s: %d %s, want %d", method, path, body, u.email, status, resp, want)
-	}
-	return resp
+	return testhttp.Expect(t, want, method, n.URL+path, body, testhttp.Bearer(u.token))
 }
 
 func mustJSON(t testing.TB, s string, v any) {
@@ -108,21 +83,11 @@ type board struct {
 
 func openBoard(t testing.TB, n *nodetest.Node, u user, since string) *board {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(n.URL, "http") + "/restaurants/ws"
+	path := "/restaurants/ws"
 	if since != "" {
-		url += "?since=" + since
+		path += "?since=" + since
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + u.token}}})
-	if err != nil {
-		t.Fatalf("dial live board: %v", err)
-	}
-	if resp.Body != nil {
-		resp.Body.Close()
-	}
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	return &board{conn: conn}
+	return &board{conn: testhttp.Dial(t, n.URL, path, testhttp.Bearer(u.token))}
 }
 
 // push is a live board frame.

@@ -37,11 +37,7 @@ func newAdminKey(t *testing.T, n *nodetest.Node) adminKey {
 
 func (k adminKey) mustDo(t *testing.T, n *nodetest.Node, want int, method, path, body string) string {
 	t.Helper()
-	status, resp := testhttp.Do(t, method, n.URL+path, body, func(r *http.Request) { r.SetBasicAuth(k.id, k.secret) })
-	if status != want {
-		t.Fatalf("admin %s %s: %d %s, want %d", method, path, status, resp, want)
-	}
-	return resp
+	return testhttp.Expect(t, want, method, n.URL+path, body, testhttp.Basic(k.id, k.secret))
 }
 
 // venue is a public restaurant with its manager and a customer.

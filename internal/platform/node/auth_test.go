@@ -95,7 +95,7 @@ func TestPlatformTokensReachOrgs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, path := range []string{"/admin/orgs", "/admin/events", "/admin/jobs", "/admin/mails"} {
-				status, body := testhttp.Do(t, "GET", srv.URL+path, "", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) })
+				status, body := testhttp.Do(t, "GET", srv.URL+path, "", testhttp.Basic(key.ID, secret))
 				if status != http.StatusOK {
 					t.Errorf("admin key GET %s: %d %s", path, status, body)
 				}
@@ -136,7 +136,7 @@ func TestAppAdminCollection(t *testing.T) {
 	}{
 		{"anonymous", func(*http.Request) {}, http.StatusUnauthorized},
 		{"platform token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }, http.StatusForbidden},
-		{"admin key", func(r *http.Request) { r.SetBasicAuth(key.ID, secret) }, http.StatusOK},
+		{"admin key", testhttp.Basic(key.ID, secret), http.StatusOK},
 	} {
 		if status, body := testhttp.Do(t, "GET", srv.URL+"/admin/notes/notes", "", c.auth); status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.status)

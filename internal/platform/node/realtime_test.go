@@ -1,11 +1,9 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,21 +34,11 @@ type feed struct {
 
 func dialFeed(t *testing.T, base, since string) *feed {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	url := "ws" + strings.TrimPrefix(base, "http") + "/notes/feed"
+	path := "/notes/feed"
 	if since != "" {
-		url += "?since=" + since
+		path += "?since=" + since
 	}
-	conn, resp, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	if resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	f := &feed{t: t, conn: conn}
-	t.Cleanup(func() { _ = conn.CloseNow() })
+	f := &feed{t: t, conn: testhttp.Dial(t, base, path)}
 	if ack := f.next(); ack.Type != "subscribed" {
 		t.Fatalf("first frame %+v, want the subscription's ack", ack)
 	}

@@ -53,6 +53,22 @@ func Do(t testing.TB, method, url, body string, prepare ...func(*http.Request)) 
 	return r.Status, r.Body
 }
 
+// Expect is Do requiring the status want: otherwise the test fails with the
+// request and the answer. It returns the body.
+func Expect(t testing.TB, want int, method, url, body string, prepare ...func(*http.Request)) string {
+	t.Helper()
+	status, resp := Do(t, method, url, body, prepare...)
+	if status != want {
+		t.Fatalf("%s %s %s: %d %s, want %d", method, url, body, status, resp, want)
+	}
+	return resp
+}
+
+// Basic sets Basic credentials (an admin API key).
+func Basic(id, secret string) func(*http.Request) {
+	return func(r *http.Request) { r.SetBasicAuth(id, secret) }
+}
+
 // Bearer sets a bearer token.
 func Bearer(token string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
