@@ -40,7 +40,7 @@ func BenchmarkEventToSubscribers(b *testing.B) {
 				b.Fatal(err)
 			}
 			log.OnCommit(func(events.Event) { hub.Notify() })
-			hub.Route("bench", func(events.Event) []string { return []string{"room:1"} })
+			hub.Route("bench", func(events.Event) realtime.Route { return realtime.Route{Topics: []string{"room:1"}} })
 			if err := hub.Start(ctx); err != nil {
 				b.Fatal(err)
 			}

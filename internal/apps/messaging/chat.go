@@ -341,7 +341,9 @@ func intField(raw json.RawMessage) (int64, bool) {
 func roomTopic(id int64) string { return "room:" + strconv.FormatInt(id, 10) }
 
 // route maps every messaging event to its room's topic (the subject).
-func route(ev events.Event) []string { return []string{"room:" + ev.Subject} }
+func route(ev events.Event) realtime.Route {
+	return realtime.Route{Topics: []string{"room:" + ev.Subject}}
+}
 
 func messageFrame(payload []byte) []byte {
 	b := make([]byte, 0, len(payload)+30)
@@ -366,7 +368,7 @@ type roomWatch struct {
 	readable atomic.Bool
 }
 
-func (w *roomWatch) match(ev events.Event) bool {
+func (w *roomWatch) match(ev events.Event, _ any) bool {
 	switch ev.Type {
 	case evMessageCreated, evMessageDeleted:
 		return w.readable.Load()

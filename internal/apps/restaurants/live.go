@@ -19,9 +19,9 @@ func restaurantTopic(id string) string { return "restaurant:" + id }
 func userTopic(id string) string       { return "user:" + id }
 
 // route maps the app's events to hub topics: seating events only.
-func route(e events.Event) []string {
+func route(e events.Event) realtime.Route {
 	if !strings.HasPrefix(e.Type, "restaurants.seating.") {
-		return nil
+		return realtime.Route{}
 	}
 	var p struct {
 		Seating struct {
@@ -30,9 +30,9 @@ func route(e events.Event) []string {
 		} `json:"seating"`
 	}
 	if json.Unmarshal(e.Payload, &p) != nil {
-		return nil
+		return realtime.Route{}
 	}
-	return []string{restaurantTopic(p.Seating.RestaurantID), userTopic(p.Seating.UserID)}
+	return realtime.Route{Topics: []string{restaurantTopic(p.Seating.RestaurantID), userTopic(p.Seating.UserID)}}
 }
 
 // live serves GET /restaurants/ws, the live seating board: staff receive

@@ -27,6 +27,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
+	"github.com/tessera-dev/tessera/internal/platform/orgs"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 )
@@ -69,6 +70,16 @@ type Env struct {
 	// Auth is the authorizer: HTTP routes get the caller with
 	// authz.FromContext; websocket endpoints call Auth.AuthenticateUpgrade.
 	Auth *authz.Authorizer
+	// Users is the platform user pool: for apps offering another door to it
+	// (a websocket with CreateAccount, SignIn, … under the same policy and
+	// throttling as /auth), invitations (Invite) and lookups (GetUser,
+	// GetUserByEmail). In the app's own transaction, use identity.LookupUser
+	// and identity.SetAttributes instead.
+	Users *identity.Pool
+	// Orgs is the organizations and their members: Orgs.As(principal) for
+	// caller-checked changes (the /orgs API's rights), the trusted reads
+	// (Membership, Member, GetOrg) for the app's own checks.
+	Orgs *orgs.Service
 	// API registers typed operations; their paths are under /<name>.
 	API huma.API
 	// Admin registers the app's admin collections: paths under
@@ -158,6 +169,8 @@ type Platform struct {
 	Hub    *realtime.Hub
 	Blobs  blob.Store
 	Auth   *authz.Authorizer
+	Users  *identity.Pool
+	Orgs   *orgs.Service
 }
 
 // Mount mounts every app enabled by cfg on router, each with its own
@@ -176,6 +189,8 @@ func (r *Registry) Mount(ctx context.Context, cfg *config.Config, p Platform, ro
 			Hub:    p.Hub,
 			Blobs:  p.Blobs,
 			Auth:   p.Auth,
+			Users:  p.Users,
+			Orgs:   p.Orgs,
 			API:    router.Group(prefix),
 			Admin:  admin.Group(router.API(), a.Name),
 			Handle: prefixedHandle(a.Name, router),

@@ -217,6 +217,11 @@ func New(opts Options) (*Authorizer, error) {
 // challenge; it can be written with httpapi.WriteProblem. It does not look
 // at X-Org-ID beyond choosing the org.
 func (a *Authorizer) Authenticate(r *http.Request, app string) (p Principal, ok bool, err error) {
+	return a.authenticate(r, app, r.Header.Get(OrgHeader))
+}
+
+// authenticate is Authenticate with the client's org choice given.
+func (a *Authorizer) authenticate(r *http.Request, app, orgChoice string) (p Principal, ok bool, err error) {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return Principal{}, false, nil
@@ -225,12 +230,12 @@ func (a *Authorizer) Authenticate(r *http.Request, app string) (p Principal, ok 
 	cred = strings.TrimSpace(cred)
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
-		p, err = a.authenticateToken(r.Context(), cred, app, r.Header.Get(OrgHeader))
+		p, err = a.authenticateToken(r.Context(), cred, app, orgChoice)
 	case strings.EqualFold(scheme, "Basic"):
 		if !slices.Contains(a.adminApps, app) {
 			return Principal{}, false, nil // not ours: the app may use Basic itself
 		}
-		p, err = a.authenticateBasic(r.Context(), cred, r.Header.Get(OrgHeader))
+		p, err = a.authenticateBasic(r.Context(), cred, orgChoice)
 	default:
 		return Principal{}, false, unauthorized(challengeBearer, "unsupported authorization scheme")
 	}
@@ -296,18 +301,25 @@ func (a *Authorizer) serve(w http.ResponseWriter, r *http.Request, app string, n
 // header, or a "bearer.<token>" Sec-WebSocket-Protocol entry, in that order.
 // subprotocol is the entry to echo in the handshake response when the token
 // came from Sec-WebSocket-Protocol (the client requires it echoed), "" else.
-// No credentials at all is an unauthorized error here: a socket is either
-// authenticated at connect or not opened (apps that authenticate inside the
-// socket, like the messaging chat, call VerifyToken instead).
+// The org choice comes from the org_id query parameter (browsers cannot set
+// headers on a websocket) or else the X-Org-ID header: the query wins when
+// both are set, and it is checked alike (403 for an org the user is not a
+// member of). No credentials at all is an unauthorized error here: a socket
+// is either authenticated at connect or not opened (apps that authenticate
+// inside the socket, like the messaging chat, call VerifyToken instead).
 func (a *Authorizer) AuthenticateUpgrade(r *http.Request, app string) (p Principal, subprotocol string, err error) {
 	q := r.URL.Query()
+	orgChoice := q.Get("org_id")
+	if orgChoice == "" {
+		orgChoice = r.Header.Get(OrgHeader)
+	}
 	token := q.Get("access_token")
 	if token == "" {
 		token = q.Get("token")
 	}
 	if token == "" {
 		if h := r.Header.Get("Authorization"); h != "" {
-			p, ok, err := a.Authenticate(r, app)
+			p, ok, err := a.authenticate(r, app, orgChoice)
 			if err != nil {
 				return Principal{}, "", err
 			}
@@ -328,7 +340,7 @@ func (a *Authorizer) AuthenticateUpgrade(r *http.Request, app string) (p Princip
 	if token == "" {
 		return Principal{}, "", unauthorized(challengeBearer, "credentials required")
 	}
-	p, err = a.authenticateToken(r.Context(), token, app, r.Header.Get(OrgHeader))
+	p, err = a.authenticateToken(r.Context(), token, app, orgChoice)
 	if err != nil {
 		return Principal{}, "", err
 	}
@@ -344,7 +356,8 @@ func (a *Authorizer) VerifyToken(ctx context.Context, token, app, orgChoice stri
 
 // resolveOrg settles the principal's org and, from the directory, its role,
 // level and groups. tokenOrg is the org the credential names (already
-// resolved to an org id); choice is the client's X-Org-ID.
+// resolved to an org id); choice is the client's X-Org-ID (or, on a
+// websocket upgrade, its org_id query parameter).
 //
 //   - A choice other than the token's org must be an org the user is a
 //     member of (403 otherwise).
@@ -387,7 +400,7 @@ func (a *Authorizer) resolveOrg(ctx context.Context, p *Principal, tokenOrg, cho
 	case member:
 		p.Role, p.Level, p.Groups = m.Role, m.Level, m.Groups
 	case chosen:
-		return fault.New(fault.Forbidden, "not a member of the organization in X-Org-ID")
+		return fault.New(fault.Forbidden, "not a member of the chosen organization (X-Org-ID or org_id)")
 	case p.Via == ViaPlatform:
 		return fault.New(fault.Forbidden, "not a member of the token's organization")
 	}

@@ -475,6 +475,53 @@ func TestAuthenticateUpgrade(t *testing.T) {
 	}
 }
 
+// TestAuthenticateUpgradeOrgQuery: browsers cannot set X-Org-ID on a
+// websocket, so the org_id query parameter chooses the org too, with the same
+// checks, and wins over the header when both are sent.
+func TestAuthenticateUpgradeOrgQuery(t *testing.T) {
+	w := newWorld(t)
+	tok := w.platformToken(nil)
+	req := func(target string, hdr map[string]string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+	cases := []struct {
+		name   string
+		r      *http.Request
+		org    string
+		level  int
+		forbid bool
+	}{
+		{"query", req("/scheduling/ws?org_id=org2&token="+tok, nil), "org2", 10, false},
+		{"query with the Authorization header", req("/scheduling/ws?org_id=org1", map[string]string{"Authorization": "Bearer " + tok}), "org1", 500, false},
+		{"query with a subprotocol token", req("/scheduling/ws?org_id=org2", map[string]string{"Sec-WebSocket-Protocol": "bearer." + tok}), "org2", 10, false},
+		{"query wins over the header", req("/scheduling/ws?org_id=org2&token="+tok, map[string]string{OrgHeader: "org1"}), "org2", 10, false},
+		{"header alone", req("/scheduling/ws?token="+tok, map[string]string{OrgHeader: "org1"}), "org1", 500, false},
+		{"empty query: the header", req("/scheduling/ws?org_id=&token="+tok, map[string]string{OrgHeader: "org2"}), "org2", 10, false},
+		{"query: not a member", req("/scheduling/ws?org_id=org3&token="+tok, nil), "", 0, true},
+		{"query: not a member, header a member org", req("/scheduling/ws?org_id=org3&token="+tok, map[string]string{OrgHeader: "org1"}), "", 0, true},
+		{"query: not a member, Authorization header", req("/scheduling/ws?org_id=org3", map[string]string{"Authorization": "Bearer " + tok}), "", 0, true},
+		{"query a member org, header not", req("/scheduling/ws?org_id=org1&token="+tok, map[string]string{OrgHeader: "org3"}), "org1", 500, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, _, err := w.a.AuthenticateUpgrade(c.r, "scheduling")
+			if c.forbid {
+				if !fault.Is(err, fault.Forbidden) {
+					t.Fatalf("want 403, got %+v %v", p, err)
+				}
+				return
+			}
+			if err != nil || p.UserID != "u1" || p.OrgID != c.org || p.Level != c.level {
+				t.Fatalf("principal %+v %v, want org %q level %d", p, err, c.org, c.level)
+			}
+		})
+	}
+}
+
 func TestHandlerRoutesByPath(t *testing.T) {
 	w := newWorld(t)
 	var got Principal

@@ -17,6 +17,7 @@ package authz
 
 import (
 	"context"
+	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 )
@@ -49,6 +50,9 @@ type Principal struct {
 	Issuer string `json:"issuer,omitempty"`
 	// Attributes are a platform user's custom attributes (custom:<name>).
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// ExpiresAt is the token's exp (zero for admin keys): a websocket
+	// authenticated at connect closes then (4001) so the client refreshes.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 type principalKey struct{}

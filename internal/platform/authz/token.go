@@ -109,6 +109,7 @@ func (a *Authorizer) authenticateToken(ctx context.Context, token, app, orgChoic
 	if err := a.resolveOrg(ctx, &p, tokenOrg, orgChoice); err != nil {
 		return Principal{}, err
 	}
+	p.ExpiresAt, _ = numericDate(c["exp"])
 	return p, nil
 }
 

@@ -35,10 +35,12 @@ type Config struct {
 	Records   Records   `koanf:"records" json:"records"`
 	// Restaurants configures the restaurants app.
 	Restaurants Restaurants `koanf:"restaurants" json:"restaurants"`
-	Auth        Auth        `koanf:"auth" json:"auth"`
-	CORS        CORS        `koanf:"cors" json:"cors"`
-	Events      Events      `koanf:"events" json:"events"`
-	Jobs        Jobs        `koanf:"jobs" json:"jobs"`
+	// Scheduling configures the scheduling app.
+	Scheduling Scheduling `koanf:"scheduling" json:"scheduling"`
+	Auth       Auth       `koanf:"auth" json:"auth"`
+	CORS       CORS       `koanf:"cors" json:"cors"`
+	Events     Events     `koanf:"events" json:"events"`
+	Jobs       Jobs       `koanf:"jobs" json:"jobs"`
 }
 
 // Events configures the event log.
@@ -101,6 +103,13 @@ type Restaurants struct {
 	// ReportTo are the platform admins' addresses that get the weekly
 	// all-restaurants report.
 	ReportTo []string `koanf:"report_to" json:"report_to"`
+}
+
+// Scheduling is the scheduling app's configuration.
+type Scheduling struct {
+	// DigestWindow is the least time between two mails to one attendee;
+	// the changes of the meantime go out as one digest.
+	DigestWindow Duration `koanf:"digest_window" json:"digest_window"`
 }
 
 // Records is the records app's configuration.
@@ -184,6 +193,9 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	if err := k.Set("restaurants.time_zone", "UTC"); err != nil {
+		return nil, err
+	}
+	if err := k.Set("scheduling.digest_window", "1m"); err != nil {
 		return nil, err
 	}
 	for key, v := range map[string]int{"messaging.max_rules": 10, "messaging.create_level": 100, "auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {

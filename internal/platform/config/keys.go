@@ -47,6 +47,7 @@ func Keys() []Key {
 		{Name: "messaging.create_level", Default: "100", Help: "levelOnEntity needed to create a chat room (0–1000000)"},
 		{Name: "restaurants.regions", Default: "NORTH,SOUTH,EAST,WEST", Help: "regions a restaurant may be in, comma list (upper case)", List: true},
 		{Name: "restaurants.time_zone", Default: "UTC", Help: "restaurants' IANA time zone (today's seatings, the weekly report's Monday 06:00)"},
+		{Name: "scheduling.digest_window", Default: "1m", Help: "least time between two mails to an event attendee; changes meanwhile go out as one digest (1s–24h)"},
 		{Name: "restaurants.report_to", Help: "platform admins' addresses for the weekly all-restaurants report, comma list (none by default)", List: true},
 		{Name: "records.config", Help: "path of the records config.json (default: embedded)"},
 		{Name: "auth.issuers", Help: "external token issuers (YAML file only)", FileOnly: true},

@@ -65,6 +65,9 @@ func (c *Config) validate(knownApps []string) error {
 	if c.Messaging.CreateLevel < 0 || c.Messaging.CreateLevel > 1_000_000 {
 		return errorf("messaging.create_level", "must be between 0 and 1000000, got %d", c.Messaging.CreateLevel)
 	}
+	if d := time.Duration(c.Scheduling.DigestWindow); d < time.Second || d > 24*time.Hour {
+		return errorf("scheduling.digest_window", "must be between 1s and 24h, got %s", d)
+	}
 	if err := c.Restaurants.validate(); err != nil {
 		return err
 	}

@@ -185,7 +185,7 @@ func (p *Pool) Register(api huma.API) {
 		Description: "Creates an unconfirmed user and mails a 6-digit confirmation code. An address that is taken gets the same answer " +
 			"(nothing is created; its owner is mailed a notice). Rate-limited per client IP.",
 	}, func(ctx context.Context, in *signupInput) (*userOutput, error) {
-		u, err := p.signUp(ctx, in.Client.ip, SignUp{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name,
+		u, err := p.CreateAccount(ctx, in.Client.ip, SignUp{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name,
 			ClientID: in.Body.ClientID, Attributes: in.Body.Attributes})
 		if err != nil {
 			return nil, err
@@ -197,7 +197,7 @@ func (p *Pool) Register(api huma.API) {
 		Summary: "Confirm an address", Tags: tags,
 		Description: "A wrong, expired or locked code (after 5 wrong tries) is 422, the same for unknown addresses.",
 	}, func(ctx context.Context, in *confirmInput) (*struct{}, error) {
-		return nil, p.confirm(ctx, in.Body.Email, in.Body.Code)
+		return nil, p.ConfirmAccount(ctx, in.Body.Email, in.Body.Code)
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "auth-confirm-resend", Method: http.MethodPost, Path: "/auth/confirm/resend", DefaultStatus: http.StatusAccepted,
@@ -220,9 +220,9 @@ func (p *Pool) Register(api huma.API) {
 		var res TokenResponse
 		switch req.GrantType {
 		case "password":
-			res, err = p.passwordGrant(ctx, in.Client.ip, req.Email, req.Password, req.ClientID)
+			res, err = p.SignIn(ctx, in.Client.ip, req.Email, req.Password, req.ClientID)
 		case "refresh_token":
-			res, err = p.refreshGrant(ctx, req.RefreshToken)
+			res, err = p.Refresh(ctx, req.RefreshToken)
 		default:
 			err = fault.WithFields("unsupported grant_type", fault.FieldError{Location: "body.grant_type", Message: "must be password or refresh_token", Value: req.GrantType})
 		}
@@ -249,14 +249,14 @@ func (p *Pool) Register(api huma.API) {
 		Summary: "Mail a password reset code", Tags: tags,
 		Description: "The same answer whether or not the address has an account. Rate-limited per client IP.",
 	}, func(ctx context.Context, in *emailInput) (*struct{}, error) {
-		return nil, p.forgot(ctx, in.Client.ip, in.Body.Email)
+		return nil, p.ForgotPassword(ctx, in.Client.ip, in.Body.Email)
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "auth-password-reset", Method: http.MethodPost, Path: "/auth/password/reset", DefaultStatus: http.StatusNoContent,
 		Summary: "Reset the password with a mailed code", Tags: tags,
 		Description: "Revokes every refresh token of the user. A wrong, expired or locked code (after 5 wrong tries) is 422.",
 	}, func(ctx context.Context, in *resetInput) (*struct{}, error) {
-		return nil, p.reset(ctx, in.Body.Email, in.Body.Code, in.Body.Password)
+		return nil, p.ResetPassword(ctx, in.Body.Email, in.Body.Code, in.Body.Password)
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "auth-me", Method: http.MethodGet, Path: "/auth/me",

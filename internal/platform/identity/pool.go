@@ -46,6 +46,7 @@ const MailApp = "identity"
 const (
 	ConfirmCodeTTL    = 24 * time.Hour
 	ResetCodeTTL      = time.Hour
+	InviteCodeTTL     = 7 * 24 * time.Hour
 	MaxCodeAttempts   = 5
 	DefaultRefreshTTL = 30 * 24 * time.Hour
 	maxAttributes     = 50
@@ -106,8 +107,10 @@ type UserFilter struct {
 }
 
 // Pool is the platform's user pool: sign-up, confirmation, sign-in
-// (password and refresh-token grants), password reset and the profile, and
-// the user management the CLI and admin API use.
+// (password and refresh-token grants), password reset, invitations and the
+// profile, and the user management the CLI and admin API use. The door
+// operations (CreateAccount … ResetPassword) are what /auth serves; other
+// transports call them to offer the same flows with the same throttling.
 type Pool struct {
 	db      *store.DB
 	keys    *KeySet
@@ -377,6 +380,17 @@ type SignUp struct {
 // insertUser creates u in tx (confirmed or not), emits auth.user.created and,
 // when unconfirmed, mails a confirmation code.
 func (p *Pool) insertUser(ctx context.Context, tx *store.Tx, u User, hash string) error {
+	if err := p.insertUserRow(ctx, tx, u, hash); err != nil {
+		return err
+	}
+	if !u.Confirmed {
+		return p.sendCode(ctx, tx, u, purposeConfirm)
+	}
+	return nil
+}
+
+// insertUserRow creates u in tx and emits auth.user.created, mailing nothing.
+func (p *Pool) insertUserRow(ctx context.Context, tx *store.Tx, u User, hash string) error {
 	now := p.now().Unix()
 	attrs, err := json.Marshal(u.Attributes)
 	if err != nil {
@@ -391,24 +405,24 @@ func (p *Pool) insertUser(ctx context.Context, tx *store.Tx, u User, hash string
 	if err != nil {
 		return err
 	}
-	if err := p.emit(ctx, tx, EventUserCreated, u.ID, map[string]any{"email": u.Email, "client_id": u.ClientID, "confirmed": u.Confirmed}); err != nil {
-		return err
-	}
-	if !u.Confirmed {
-		return p.sendCode(ctx, tx, u, purposeConfirm)
-	}
-	return nil
+	return p.emit(ctx, tx, EventUserCreated, u.ID, map[string]any{"email": u.Email, "client_id": u.ClientID, "confirmed": u.Confirmed})
 }
 
-// sendCode replaces u's code for purpose with a new one and mails it.
+// sendCode replaces u's code for purpose with a new one and mails it (the
+// "confirm" or "reset" template).
 func (p *Pool) sendCode(ctx context.Context, tx *store.Tx, u User, purpose string) error {
+	if purpose == purposeReset {
+		return p.mailNewCode(ctx, tx, u, purpose, "reset", ResetCodeTTL)
+	}
+	return p.mailNewCode(ctx, tx, u, purpose, "confirm", ConfirmCodeTTL)
+}
+
+// mailNewCode replaces u's code for purpose with a new one valid for ttl and
+// mails it with template tmpl.
+func (p *Pool) mailNewCode(ctx context.Context, tx *store.Tx, u User, purpose, tmpl string, ttl time.Duration) error {
 	code, err := newCode()
 	if err != nil {
 		return err
-	}
-	ttl, tmpl := ConfirmCodeTTL, "confirm"
-	if purpose == purposeReset {
-		ttl, tmpl = ResetCodeTTL, "reset"
 	}
 	id := newID()
 	now := p.now()
@@ -419,12 +433,32 @@ func (p *Pool) sendCode(ctx context.Context, tx *store.Tx, u User, purpose strin
 		id, u.ID, purpose, hashHex(u.ID, purpose, code), now.Add(ttl).Unix(), now.Unix()); err != nil {
 		return err
 	}
-	content, err := p.mails.Render(tmpl, map[string]any{"Code": code, "Email": u.Email, "Name": u.Name, "ExpiresIn": ttl.String()})
+	content, err := p.mails.Render(tmpl, map[string]any{"Code": code, "Email": u.Email, "Name": u.Name, "ExpiresIn": humanTTL(ttl)})
 	if err != nil {
 		return err
 	}
 	_, _, err = p.outbox.Enqueue(ctx, tx, mail.Message{DedupeKey: u.ID + ":" + purpose + ":" + id, App: MailApp, Template: tmpl, To: u.Email, Content: content})
 	return err
+}
+
+// humanTTL writes a code lifetime for a mail: "7 days", "1 hour", "30
+// minutes" (whole units), else Duration's form.
+func humanTTL(d time.Duration) string {
+	unit := func(n int64, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "minute")
+	}
+	return d.String()
 }
 
 // CreateUser creates a user (the CLI's user create): confirmed users get no
@@ -455,11 +489,82 @@ func (p *Pool) CreateUser(ctx context.Context, email, password, name string, con
 	return u, nil
 }
 
-// signUp registers an unconfirmed user and mails a code. An email that is
-// taken answers exactly like a new one (a fabricated user in the same
-// shape) and creates nothing; the owner of the address is mailed a notice
-// ("exists" template) instead of a code.
-func (p *Pool) signUp(ctx context.Context, ip string, in SignUp) (User, error) {
+// Invite returns the user of email (normalized) with created false when
+// there is one, enabled or not, and changes or mails nothing. Otherwise it
+// creates an unconfirmed user named name with an unusable random password,
+// emits auth.user.created (as every creation does) and mails an invitation
+// ("invite" template) carrying a reset code valid for InviteCodeTTL: the
+// invited person sets a password with ResetPassword, which confirms the
+// address, then signs in. It checks no caller and throttles nothing: the
+// calling app decides who may invite whom.
+//
+// Errors: fault.Invalid naming body.email for an invalid address, or
+// body.name for an invalid name (over 200 characters, or not UTF-8).
+func (p *Pool) Invite(ctx context.Context, email, name string) (u User, created bool, err error) {
+	e, err := NormalizeEmail("body.email", email)
+	if err != nil {
+		return User{}, false, err
+	}
+	if err := checkName(name); err != nil {
+		return User{}, false, err
+	}
+	if existing, err := p.userBy(ctx, p.db, "email", e); err == nil {
+		return existing.User, false, nil
+	} else if !fault.Is(err, fault.NotFound) {
+		return User{}, false, err
+	}
+	secret, err := newRefreshToken() // 256 random bits nobody learns
+	if err != nil {
+		return User{}, false, err
+	}
+	hash, err := HashPassword(secret, p.argon) // a real hash: sign-in timing stays alike
+	if err != nil {
+		return User{}, false, err
+	}
+	err = p.db.InTx(ctx, func(tx *store.Tx) error {
+		ctx := tx.Context()
+		created = false
+		existing, err := p.userBy(ctx, tx, "email", e)
+		switch {
+		case err == nil:
+			u = existing.User
+			return nil
+		case !fault.Is(err, fault.NotFound):
+			return err
+		}
+		u = User{ID: newID(), Email: e, Name: name, Attributes: map[string]string{}, CreatedAt: time.Unix(p.now().Unix(), 0).UTC()}
+		if err := p.insertUserRow(ctx, tx, u, hash); err != nil {
+			return err
+		}
+		created = true
+		return p.mailNewCode(ctx, tx, u, purposeReset, "invite", InviteCodeTTL)
+	})
+	if fault.Is(err, fault.Conflict) {
+		// Invited concurrently: the other call created the user.
+		existing, err := p.userBy(ctx, p.db, "email", e)
+		if err != nil {
+			return User{}, false, err
+		}
+		return existing.User, false, nil
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	return u, created, nil
+}
+
+// CreateAccount is POST /auth/signup for any door: it registers an
+// unconfirmed user and mails a 6-digit confirmation code (ConfirmAccount
+// takes it). An email that is taken answers exactly like a new one (a
+// fabricated user in the same shape) and creates nothing; the owner of the
+// address is mailed a notice ("exists" template) instead of a code. ip is the
+// client's address, the key of the per-IP sign-up limit.
+//
+// Errors: fault.RateLimited (RetryAfter set) past the per-IP limit;
+// fault.Invalid naming body.email, body.client_id (unknown client),
+// body.name, body.attributes[.<name>] (not allowed by the client) or
+// body.password (the policy: CheckPasswordPolicy).
+func (p *Pool) CreateAccount(ctx context.Context, ip string, in SignUp) (User, error) {
 	if err := p.signupIP.allow(ip, p.now()); err != nil {
 		return User{}, err
 	}
@@ -546,8 +651,13 @@ func (p *Pool) useCode(ctx context.Context, tx *store.Tx, userID, purpose, code 
 	return err == nil, err
 }
 
-// confirm checks a confirmation code and confirms the user.
-func (p *Pool) confirm(ctx context.Context, email, code string) error {
+// ConfirmAccount is POST /auth/confirm: it checks the confirmation code
+// mailed to email and confirms the user (emitting auth.user.confirmed).
+//
+// Errors: fault.Invalid naming body.email for an invalid address, and naming
+// body.code, alike, for a wrong, expired or locked (after MaxCodeAttempts
+// wrong tries) code and for an unknown address.
+func (p *Pool) ConfirmAccount(ctx context.Context, email, code string) error {
 	e, err := NormalizeEmail("body.email", email)
 	if err != nil {
 		return err
@@ -596,9 +706,14 @@ func (p *Pool) resend(ctx context.Context, ip, email string) error {
 	return p.mailCode(ctx, ip, email, purposeConfirm, func(u userRow) bool { return !u.Confirmed && !u.Disabled })
 }
 
-// forgot mails a reset code to an enabled user; otherwise it does nothing,
-// and answers the same.
-func (p *Pool) forgot(ctx context.Context, ip, email string) error {
+// ForgotPassword is POST /auth/password/forgot: it mails a reset code
+// (ResetPassword takes it) to the enabled user of email; for an unknown or
+// disabled address it does nothing, and answers the same. ip is the client's
+// address, the key of the per-IP mail limit; the address has its own limit.
+//
+// Errors: fault.RateLimited (RetryAfter set) past the per-IP or per-address
+// limit; fault.Invalid naming body.email for an invalid address.
+func (p *Pool) ForgotPassword(ctx context.Context, ip, email string) error {
 	return p.mailCode(ctx, ip, email, purposeReset, func(u userRow) bool { return !u.Disabled })
 }
 
@@ -629,9 +744,16 @@ func (p *Pool) mailCode(ctx context.Context, ip, email, purpose string, wanted f
 	})
 }
 
-// reset sets a new password with a reset code; it confirms the address (the
-// code was mailed to it) and revokes every refresh token of the user.
-func (p *Pool) reset(ctx context.Context, email, code, password string) error {
+// ResetPassword is POST /auth/password/reset: it sets a new password with a
+// reset code (from ForgotPassword, ForcePasswordReset or Invite), revokes
+// every refresh token of the user and emits auth.user.password_changed. It
+// also confirms an unconfirmed address, emitting auth.user.confirmed: the
+// code was mailed to it, so it proves control of the address.
+//
+// Errors: fault.Invalid naming body.email for an invalid address,
+// body.password for a password the policy refuses, and body.code, alike,
+// for a wrong, expired or locked code and for an unknown address.
+func (p *Pool) ResetPassword(ctx context.Context, email, code, password string) error {
 	e, err := NormalizeEmail("body.email", email)
 	if err != nil {
 		return err
@@ -650,6 +772,11 @@ func (p *Pool) reset(ctx context.Context, email, code, password string) error {
 		}
 		if err := revokeSessions(ctx, tx, u.ID, now); err != nil {
 			return err
+		}
+		if !u.Confirmed {
+			if err := p.emit(ctx, tx, EventUserConfirmed, u.ID, map[string]any{"email": u.Email}); err != nil {
+				return err
+			}
 		}
 		return p.emit(ctx, tx, EventUserPasswordChanged, u.ID, map[string]any{"via": "reset"})
 	})
@@ -763,8 +890,18 @@ func (p *Pool) signInThrottled(account, ip string, now time.Time) error {
 	return p.failAccount.check(account, now)
 }
 
-// passwordGrant signs a user in.
-func (p *Pool) passwordGrant(ctx context.Context, ip, email, password, clientID string) (TokenResponse, error) {
+// SignIn is POST /auth/token with grant_type password: it checks email and
+// password and returns fresh tokens (a new refresh-token family) for the
+// confirmed, enabled user, with clientID ("" for none) as the ID token's
+// audience, and emits auth.user.signed_in. Failed attempts back off per
+// account and per ip, the client's address.
+//
+// Errors: fault.Unauthorized, one and the same, for an unknown email, a
+// wrong password, an unconfirmed or a disabled user (and an invalid email);
+// fault.RateLimited (RetryAfter set) while backing off; fault.Invalid naming
+// body.client_id for an unknown client, or body when email or password is
+// empty.
+func (p *Pool) SignIn(ctx context.Context, ip, email, password, clientID string) (TokenResponse, error) {
 	if clientID != "" {
 		if _, ok := p.clients[clientID]; !ok {
 			return TokenResponse{}, fault.WithFields("unknown client", fault.FieldError{Location: "body.client_id", Message: "unknown client_id", Value: clientID})
@@ -857,10 +994,15 @@ func (p *Pool) tokens(ctx context.Context, u User, clientID, refresh string) (To
 		RefreshToken: refresh, IDToken: id}, nil
 }
 
-// refreshGrant rotates a refresh token. Presenting a token that was already
-// used revokes its whole family (it was stolen, or replayed).
-func (p *Pool) refreshGrant(ctx context.Context, token string) (TokenResponse, error) {
-	if token == "" || len(token) > 256 {
+// Refresh is POST /auth/token with grant_type refresh_token: it rotates
+// refreshToken, returning new tokens with a new refresh token of the same
+// family. Presenting a token that was already used revokes its whole family
+// (it was stolen, or replayed).
+//
+// Errors: fault.Unauthorized, one and the same, for an unknown, used,
+// revoked or expired token and for a disabled or unconfirmed user.
+func (p *Pool) Refresh(ctx context.Context, refreshToken string) (TokenResponse, error) {
+	if refreshToken == "" || len(refreshToken) > 256 {
 		return TokenResponse{}, errRefresh
 	}
 	var (
@@ -879,7 +1021,7 @@ func (p *Pool) refreshGrant(ctx context.Context, token string) (TokenResponse, e
 			used, revoked                *int64
 		)
 		err := tx.QueryRow(ctx, `SELECT id, family_id, user_id, client_id, expires_at, used_at, revoked_at FROM identity_refresh_tokens WHERE token_hash = ?`,
-			refreshHash(token)).Scan(&id, &family, &userID, &clientID, &expires, &used, &revoked)
+			refreshHash(refreshToken)).Scan(&id, &family, &userID, &clientID, &expires, &used, &revoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/httpapi"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -671,4 +673,75 @@ func TestTokenOpenAPI(t *testing.T) {
 			t.Errorf("%s not documented", path)
 		}
 	}
+}
+
+// TestInvite: an invitation returns an existing user as it is, or creates an
+// unconfirmed one and mails a reset code with which the invited person sets
+// a password (confirming the address) and signs in, as through /auth.
+func TestInvite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, nil)
+		ctx := context.Background()
+
+		_, _, err := e.pool.Invite(ctx, "not an address", "X")
+		var f *fault.Error
+		if !errors.As(err, &f) || f.Code != fault.Invalid || len(f.Fields) != 1 || f.Fields[0].Location != "body.email" {
+			t.Fatalf("invalid email: %v", err)
+		}
+
+		id := e.signUpConfirmed("old@x.test")
+		before := e.mailCount("old@x.test")
+		u, created, err := e.pool.Invite(ctx, " OLD@x.test", "Someone Else")
+		if err != nil || created || u.ID != id || u.Name != "" || !u.Confirmed {
+			t.Fatalf("existing user: %+v created=%v %v", u, created, err)
+		}
+		if e.mailCount("old@x.test") != before {
+			t.Fatal("inviting an existing user mailed it")
+		}
+
+		u, created, err = e.pool.Invite(ctx, "Nina@X.test", "Nina")
+		if err != nil || !created || u.Email != "nina@x.test" || u.Name != "Nina" || u.Confirmed || u.Disabled {
+			t.Fatalf("new user: %+v created=%v %v", u, created, err)
+		}
+		if e.eventCount(EventUserCreated, u.ID) != 1 {
+			t.Fatal("no auth.user.created event")
+		}
+		mails, _, err := e.outbox.List(ctx, mail.ListFilter{To: "nina@x.test"})
+		if err != nil || len(mails) != 1 || mails[0].Template != "invite" || mails[0].App != MailApp ||
+			!strings.Contains(mails[0].Subject, "invited") || !strings.Contains(mails[0].Text, "7 days") {
+			t.Fatalf("invite mails %+v %v", mails, err)
+		}
+		code := e.lastCode("nina@x.test", "invite")
+		again, created, err := e.pool.Invite(ctx, "nina@x.test", "")
+		if err != nil || created || again.ID != u.ID || e.mailCount("nina@x.test") != 1 {
+			t.Fatalf("second invite: %+v created=%v %v", again, created, err)
+		}
+
+		// Nobody knows the random password: no way in before the reset.
+		if _, err := e.pool.SignIn(ctx, "192.0.2.1", "nina@x.test", goodPassword, ""); !fault.Is(err, fault.Unauthorized) {
+			t.Fatalf("sign-in before reset: %v", err)
+		}
+		if err := e.pool.ResetPassword(ctx, "nina@x.test", code, goodPassword); err != nil {
+			t.Fatalf("reset with the invite code: %v", err)
+		}
+		if e.eventCount(EventUserConfirmed, u.ID) != 1 {
+			t.Fatal("no auth.user.confirmed event")
+		}
+		if got, err := e.pool.GetUser(ctx, u.ID); err != nil || !got.Confirmed {
+			t.Fatalf("after reset: %+v %v", got, err)
+		}
+		tok, err := e.pool.SignIn(ctx, "192.0.2.1", "nina@x.test", goodPassword, "restaurants-customer")
+		if err != nil || tok.AccessToken == "" || tok.RefreshToken == "" {
+			t.Fatalf("sign-in: %+v %v", tok, err)
+		}
+		if c, err := e.ks.Verify(ctx, tok.AccessToken); err != nil || c.UserID != u.ID {
+			t.Fatalf("access token: %+v %v", c, err)
+		}
+		if _, err := e.pool.Refresh(ctx, tok.RefreshToken); err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if err := e.pool.ResetPassword(ctx, "nina@x.test", code, goodPassword); !fault.Is(err, fault.Invalid) {
+			t.Fatalf("code used twice: %v", err)
+		}
+	})
 }

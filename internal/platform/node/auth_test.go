@@ -143,3 +143,30 @@ func TestAppAdminCollection(t *testing.T) {
 		}
 	}
 }
+
+// TestAppsGetUsersAndOrgs: a mounted app's Env carries the node's user pool
+// and org service.
+func TestAppsGetUsersAndOrgs(t *testing.T) {
+	t.Parallel()
+	var env app.Env
+	notes := app.App{Name: "notes", Mount: func(_ context.Context, e app.Env) error {
+		env = e
+		return nil
+	}}
+	reg, err := app.NewRegistry(notes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(context.Background(), testConfig(t, store.EngineSQLite), reg, slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if env.Users == nil || env.Users != n.Identity().Users || env.Orgs == nil || env.Orgs != n.Identity().Orgs {
+		t.Fatalf("env users %p orgs %p, node's %p %p", env.Users, env.Orgs, n.Identity().Users, n.Identity().Orgs)
+	}
+}

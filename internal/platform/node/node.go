@@ -136,7 +136,8 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	}
 	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
 	n.mountAuth()
-	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs, Auth: n.auth}
+	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs, Auth: n.auth,
+		Users: n.id.Users, Orgs: n.id.Orgs}
 	if err := registry.Mount(ctx, cfg, platform, n.edge, log); err != nil {
 		return nil, err
 	}

@@ -86,7 +86,7 @@ func notesApp() app.App {
 				return out, err
 			}, func(op *huma.Operation) { op.OperationID = "admin-notes-list" })
 			// A live feed of notes, resumable with ?since=<cursor>.
-			env.Hub.Route("notes", func(events.Event) []string { return []string{"notes"} })
+			env.Hub.Route("notes", func(events.Event) realtime.Route { return realtime.Route{Topics: []string{"notes"}} })
 			env.Handle("GET /notes/feed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := env.Hub.Accept(w, r, realtime.AcceptOptions{})
 				if err != nil {

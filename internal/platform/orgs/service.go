@@ -125,6 +125,13 @@ func (s *Service) Membership(ctx context.Context, orgID, userID string) (Members
 	return membership(ctx, s.db, orgID, userID)
 }
 
+// Member returns userID's membership row of orgID, and false when userID is
+// not a member (or the org does not exist). Unlike Membership it has no
+// groups but the row's timestamps.
+func (s *Service) Member(ctx context.Context, orgID, userID string) (Member, bool, error) {
+	return getMember(ctx, s.db, orgID, userID)
+}
+
 // ResolveOrg returns the id of the org whose id, or else whose external_id,
 // is idOrExternalID, and false when there is none.
 func (s *Service) ResolveOrg(ctx context.Context, idOrExternalID string) (string, bool, error) {
@@ -163,6 +170,55 @@ func (s *Service) ListOrgs(ctx context.Context, userID string, limit int, cursor
 }
 
 // ---- Caller-checked operations (the HTTP API) ----
+
+// Acting is the caller-checked operations of the /orgs API performed as one
+// principal, for apps that offer them through another door (a websocket):
+// the same rights checks, errors and events as the HTTP routes. A
+// non-member gets fault.NotFound as for an org that does not exist; a member
+// without the rights gets fault.Forbidden; a platform admin acts as an
+// owner of every org.
+type Acting struct {
+	s *Service
+	p authz.Principal
+}
+
+// As returns the operations of the /orgs API performed as p, with the same rights checks.
+func (s *Service) As(p authz.Principal) Acting { return Acting{s: s, p: p} }
+
+// GetOrg is GET /orgs/{id}: members (and platform admins) only.
+func (a Acting) GetOrg(ctx context.Context, id string) (Org, error) {
+	return a.s.getOrg(ctx, a.p, id)
+}
+
+// UpdateOrg is PATCH /orgs/{id}: owners and admins only (fault.Forbidden
+// otherwise); fault.Invalid for a bad name or external id, fault.Conflict
+// for an external id another org has.
+func (a Acting) UpdateOrg(ctx context.Context, id string, in OrgUpdate) (Org, error) {
+	return a.s.updateOrg(ctx, a.p, id, in)
+}
+
+// PutMember is PUT /orgs/{id}/members/{user_id}: it adds userID with role
+// and level, or changes them; created reports an addition. Owners and admins
+// manage members, only owners grant or revoke the owner role (fault.Forbidden),
+// the last owner is never demoted (fault.Conflict); fault.Invalid for a bad
+// user id, role or level.
+func (a Acting) PutMember(ctx context.Context, orgID, userID, role string, level int) (Member, bool, error) {
+	return a.s.putMember(ctx, a.p, orgID, userID, role, level)
+}
+
+// RemoveMember is DELETE /orgs/{id}/members/{user_id}: owners and admins
+// remove members, only owners remove owners, anyone may leave, the last owner
+// never goes (fault.Conflict); fault.NotFound when userID is no member.
+func (a Acting) RemoveMember(ctx context.Context, orgID, userID string) error {
+	return a.s.removeMember(ctx, a.p, orgID, userID)
+}
+
+// ListMembers is GET /orgs/{id}/members: a page of the org's members in
+// user id order for any member, and the cursor of the next page ("" on the
+// last). limit 0 means DefaultPageSize; it is capped at MaxPageSize.
+func (a Acting) ListMembers(ctx context.Context, orgID string, limit int, cursor string) ([]Member, string, error) {
+	return a.s.listMembers(ctx, a.p, orgID, limit, cursor)
+}
 
 // caller is the principal's standing in an org.
 type caller struct {

@@ -429,3 +429,73 @@ func BenchmarkMembership(b *testing.B) {
 		})
 	}
 }
+
+// TestActing: the caller-checked view apps use applies the /orgs rights,
+// and Member reads one row without a caller.
+func TestActing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st *store.Store) {
+		svc, _ := open(t, st)
+		ctx := context.Background()
+		org := fixture(t, svc, false) // owner o1, admin a, member m
+
+		if o, err := svc.As(user("m")).GetOrg(ctx, org); err != nil || o.Name != "Acme" {
+			t.Fatalf("member gets the org: %+v %v", o, err)
+		}
+		_, err := svc.As(user("stranger")).GetOrg(ctx, org)
+		wantCode(t, err, fault.NotFound)
+		_, err = svc.As(authz.Principal{}).GetOrg(ctx, org)
+		wantCode(t, err, fault.NotFound)
+		must(svc.As(admin).GetOrg(ctx, org))(t)
+
+		name := "Acme Inc"
+		_, err = svc.As(user("m")).UpdateOrg(ctx, org, OrgUpdate{Name: &name})
+		wantCode(t, err, fault.Forbidden)
+		if o := must(svc.As(user("a")).UpdateOrg(ctx, org, OrgUpdate{Name: &name}))(t); o.Name != name {
+			t.Fatalf("updated org %+v", o)
+		}
+
+		_, _, err = svc.As(user("m")).PutMember(ctx, org, "n", RoleMember, 5)
+		wantCode(t, err, fault.Forbidden)
+		_, _, err = svc.As(user("a")).PutMember(ctx, org, "n", RoleOwner, 5)
+		wantCode(t, err, fault.Forbidden)
+		_, _, err = svc.As(user("a")).PutMember(ctx, org, "n", "boss", 5)
+		wantCode(t, err, fault.Invalid)
+		m, created := must2(svc.As(user("a")).PutMember(ctx, org, "n", RoleMember, 5))(t)
+		if !created || m.UserID != "n" || m.Role != RoleMember || m.Level != 5 {
+			t.Fatalf("added %+v created=%v", m, created)
+		}
+		if _, created := must2(svc.As(user("a")).PutMember(ctx, org, "n", RoleAdmin, 7))(t); created {
+			t.Fatal("a change reported as an addition")
+		}
+		row, ok, err := svc.Member(ctx, org, "n")
+		if err != nil || !ok || row.Role != RoleAdmin || row.Level != 7 || row.OrgID != org || row.CreatedAt.IsZero() {
+			t.Fatalf("Member: %+v %v %v", row, ok, err)
+		}
+		if _, ok, err := svc.Member(ctx, org, "stranger"); err != nil || ok {
+			t.Fatalf("Member of a non-member: %v %v", ok, err)
+		}
+		if _, ok, err := svc.Member(ctx, "no-such-org", "n"); err != nil || ok {
+			t.Fatalf("Member of an unknown org: %v %v", ok, err)
+		}
+
+		items, next := must2(svc.As(user("m")).ListMembers(ctx, org, 2, ""))(t)
+		rest, last := must2(svc.As(user("m")).ListMembers(ctx, org, 2, next))(t)
+		var ids []string
+		for _, m := range append(items, rest...) {
+			ids = append(ids, m.UserID)
+		}
+		if next == "" || last != "" || !slices.Equal(ids, []string{"a", "m", "n", "o1"}) {
+			t.Fatalf("members %v next %q last %q", ids, next, last)
+		}
+		_, _, err = svc.As(user("stranger")).ListMembers(ctx, org, 0, "")
+		wantCode(t, err, fault.NotFound)
+
+		wantCode(t, svc.As(user("m")).RemoveMember(ctx, org, "n"), fault.Forbidden)
+		wantCode(t, svc.As(user("m")).RemoveMember(ctx, org, "m"), "") // leaving
+		wantCode(t, svc.As(user("o1")).RemoveMember(ctx, org, "o1"), fault.Conflict)
+		wantCode(t, svc.As(user("a")).RemoveMember(ctx, org, "m"), fault.NotFound)
+		if _, ok, err := svc.Member(ctx, org, "m"); err != nil || ok {
+			t.Fatalf("removed member still there: %v %v", ok, err)
+		}
+	})
+}

@@ -25,8 +25,8 @@ func Example() {
 		panic(err)
 	}
 	// Each app declares how its events route.
-	hub.Route("restaurants", func(ev events.Event) []string {
-		return []string{"restaurant:" + ev.Subject}
+	hub.Route("restaurants", func(ev events.Event) realtime.Route {
+		return realtime.Route{Topics: []string{"restaurant:" + ev.Subject}}
 	})
 	_ = func(ctx context.Context) error { return hub.Start(ctx) } // at node start
 	// log.OnCommit(hub.Notify); httpapi.Serve(ctx, ln, h, logger, func(ctx context.Context) { _ = hub.Shutdown(ctx) })

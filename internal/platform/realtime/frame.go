@@ -34,6 +34,9 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Errors []any  `json:"errors"`
+	// Reason is the fault's machine-readable reason, when it has one
+	// ("stale_version", "double_booking").
+	Reason string `json:"reason,omitempty"`
 }
 
 // NewProblem returns the problem for status with detail and type about:blank.
@@ -50,6 +53,7 @@ func ProblemOf(err error) Problem {
 		return NewProblem(http.StatusInternalServerError, "internal error")
 	}
 	p := NewProblem(httpapi.StatusOf(f.Code), f.Message)
+	p.Reason = f.Reason
 	for _, fe := range f.Fields {
 		p.Errors = append(p.Errors, fe)
 	}
@@ -92,9 +96,12 @@ type eventData struct {
 	data []byte
 }
 
-func (d *eventData) get(ev events.Event) []byte {
+func (d *eventData) get(r routed) []byte {
+	if r.Data != nil {
+		return r.Data
+	}
 	if d.data == nil {
-		d.data = renderData(ev)
+		d.data = renderData(r.ev)
 	}
 	return d.data
 }

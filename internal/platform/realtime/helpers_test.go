@@ -96,7 +96,9 @@ func (l *fakeLog) Latest(context.Context) (events.Cursor, error) {
 }
 
 // route maps a test event to "room:<subject>" and "org".
-func route(ev events.Event) []string { return []string{"room:" + ev.Subject, "org"} }
+func route(ev events.Event) Route {
+	return Route{Topics: []string{"room:" + ev.Subject, "org"}}
+}
 
 // startHub starts a hub on src with test-friendly options.
 func startHub(t testing.TB, src Source, mod func(*Options)) *Hub {

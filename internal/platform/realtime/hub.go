@@ -34,6 +34,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,10 +63,23 @@ type Source interface {
 // the log. The lead wires events.CompareCursor.
 type CompareFunc func(a, b events.Cursor) int
 
-// RouteFunc maps an event of an app to its routing topics ("room:42",
-// "resource:<id>", "org"). It runs on the tailer goroutine for every event of
-// its app, so it must be fast, pure and safe for concurrent use.
-type RouteFunc func(events.Event) []string
+// Route is where an event goes: its routing topics ("room:42",
+// "resource:<id>", "org") and, optionally, a Value the app decoded from the
+// event once (its payload's fields), handed to the Match of every candidate
+// subscription so that none decodes the event again. Data, when set, is
+// the push frame's data for every subscriber whose subscription has no
+// Encode (default: the event's type and subject with the payload's fields),
+// for apps whose pushes show less than their events hold.
+type Route struct {
+	Topics []string
+	Value  any
+	Data   json.RawMessage
+}
+
+// RouteFunc maps an event of an app to its Route. It runs on the tailer
+// goroutine for every event of its app (and for replayed ones), so it must be
+// fast, pure and safe for concurrent use.
+type RouteFunc func(events.Event) Route
 
 // Options configure a Hub. Source and Compare are required; zero values
 // elsewhere take the documented defaults.

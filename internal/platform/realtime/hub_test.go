@@ -158,7 +158,7 @@ func TestMatchPredicateRunsOnCandidates(t *testing.T) {
 	h := startHub(t, log, nil)
 	srv := httptestServe(t, h, func(c *Conn) {
 		_ = c.Subscribe(Subscription{ID: "even", App: "chat", OrgID: "o1", Topics: []string{"org"},
-			Match: func(ev events.Event) bool { return strings.Contains(string(ev.Payload), "even") }})
+			Match: func(ev events.Event, _ any) bool { return strings.Contains(string(ev.Payload), "even") }})
 	})
 	c := dial(t, srv, "")
 	c.mustNextType("ready")

@@ -27,9 +27,9 @@ type Subscription struct {
 	OrgID  string
 	Topics []string
 	// Match, when set, is evaluated on the events the index yields (never
-	// on others); false drops the event. Keep it fast and pure: it runs on
-	// the tailer goroutine.
-	Match func(events.Event) bool
+	// on others), with the Value of the event's Route; false drops the
+	// event. Keep it fast and pure: it runs on the tailer goroutine.
+	Match func(ev events.Event, v any) bool
 	// Since, when not empty, first replays every matching event after it
 	// from the log, in order, then continues live with no gap and no
 	// duplicate. A cursor older than the retention gets a resync-required
@@ -66,7 +66,7 @@ type subscription struct {
 	mu        sync.Mutex
 	last      events.Cursor // the last event delivered (or Since)
 	replaying bool
-	pending   []events.Event // live events that arrived during the replay
+	pending   []routed // live events that arrived during the replay
 }
 
 // Subscribe opens a subscription on the connection: the Ack frame first,
@@ -170,7 +170,7 @@ func (h *Hub) unindex(s *subscription) {
 }
 
 // offer hands a live event to the subscription (under the hub's lock).
-func (s *subscription) offer(ev events.Event, data *eventData) {
+func (s *subscription) offer(r routed, data *eventData) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replaying {
@@ -179,22 +179,23 @@ func (s *subscription) offer(ev events.Event, data *eventData) {
 			s.conn.overflow()
 			return
 		}
-		s.pending = append(s.pending, ev)
+		s.pending = append(s.pending, r)
 		return
 	}
-	s.deliver(ev, data)
+	s.deliver(r, data)
 }
 
 // deliver queues ev unless it is at or before the last delivered cursor or
 // the predicate refuses it. The caller holds s.mu.
-func (s *subscription) deliver(ev events.Event, data *eventData) {
+func (s *subscription) deliver(r routed, data *eventData) {
+	ev := r.ev
 	if s.gone.Load() {
 		return
 	}
 	if s.last != "" && s.hub.cmp(ev.Cursor, s.last) <= 0 {
 		return
 	}
-	if s.Match != nil && !s.Match(ev) {
+	if s.Match != nil && !s.Match(ev, r.Value) {
 		return
 	}
 	var frame []byte
@@ -206,7 +207,7 @@ func (s *subscription) deliver(ev events.Event, data *eventData) {
 		}
 		frame = b
 	} else {
-		frame = pushFrame(s.ID, ev.Cursor, data.get(ev))
+		frame = pushFrame(s.ID, ev.Cursor, data.get(r))
 	}
 	if s.conn.enqueue(frame) {
 		s.last = ev.Cursor
@@ -264,7 +265,8 @@ func (s *subscription) replay(upto events.Cursor) {
 				break
 			}
 			after = ev.Cursor
-			if !s.matches(ev, h.topicsOf(ev)) {
+			r := h.routeOf(ev)
+			if !s.matches(ev, r.Topics) {
 				continue
 			}
 			if !s.conn.waitRoom() || s.gone.Load() { // paced by the client, holding no lock
@@ -272,7 +274,7 @@ func (s *subscription) replay(upto events.Cursor) {
 			}
 			var d eventData
 			s.mu.Lock()
-			s.deliver(ev, &d)
+			s.deliver(r, &d)
 			s.mu.Unlock()
 		}
 		if done || ctx.Err() != nil {
@@ -291,13 +293,13 @@ func (s *subscription) replay(upto events.Cursor) {
 			return
 		}
 		s.mu.Unlock()
-		for _, ev := range pending {
+		for _, r := range pending {
 			if !s.conn.waitRoom() {
 				return
 			}
 			var d eventData
 			s.mu.Lock()
-			s.deliver(ev, &d)
+			s.deliver(r, &d)
 			s.mu.Unlock()
 		}
 	}

@@ -49,10 +49,10 @@ func (h *Hub) tail() {
 	}
 }
 
-// routed is an event with its topics, computed outside the hub's lock.
+// routed is an event with its route, computed outside the hub's lock.
 type routed struct {
-	ev     events.Event
-	topics []string
+	ev events.Event
+	Route
 }
 
 // drain reads and dispatches every event after the cursor, in batches.
@@ -78,7 +78,7 @@ func (h *Hub) drain(ctx context.Context) {
 		}
 		batch := make([]routed, len(evs))
 		for i, ev := range evs {
-			batch[i] = routed{ev: ev, topics: h.topicsOf(ev)}
+			batch[i] = h.routeOf(ev)
 		}
 		h.mu.Lock()
 		for _, r := range batch {
@@ -96,14 +96,14 @@ func (h *Hub) drain(ctx context.Context) {
 	}
 }
 
-func (h *Hub) topicsOf(ev events.Event) []string {
+func (h *Hub) routeOf(ev events.Event) routed {
 	h.mu.Lock()
 	fn := h.routes[ev.App]
 	h.mu.Unlock()
 	if fn == nil {
-		return nil
+		return routed{ev: ev}
 	}
-	return fn(ev)
+	return routed{ev: ev, Route: fn(ev)}
 }
 
 // dispatch offers one event to the subscriptions under its keys. The caller
@@ -111,9 +111,9 @@ func (h *Hub) topicsOf(ev events.Event) []string {
 // the event's keys gets it once (its last cursor drops the repeat).
 func (h *Hub) dispatch(r routed) {
 	var frame eventData
-	for _, t := range r.topics {
+	for _, t := range r.Topics {
 		for s := range h.index[key{r.ev.App, r.ev.OrgID, t}] {
-			s.offer(r.ev, &frame)
+			s.offer(r, &frame)
 		}
 	}
 }
