@@ -29,33 +29,33 @@ type calendar struct{ svc *Service }
 // ServeHTTP serves GET /scheduling/resources/{id}/calendar.ics?token=…; a
 // wrong or missing token is 404, like an unknown resource.
 func (h *calendar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := h.svc.CalendarFeed(r.Context(), r.PathValue("id"), r.URL.Query().Get("token"))
+	cal, err := h.svc.CalendarFeed(r.Context(), r.PathValue("id"), r.URL.Query().Get("token"))
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "private, max-age=60")
-	_, _ = w.Write([]byte(body))
+	_ = cal.SerializeTo(w) // a write error is the client's going away
 }
 
 // CalendarFeed renders the feed of resource id if token is its calendar
 // token (fault.NotFound otherwise): its events from 30 days ago to a year
 // ahead, cancelled ones with STATUS:CANCELLED so subscribed calendars drop
 // them.
-func (s *Service) CalendarFeed(ctx context.Context, id, token string) (string, error) {
+func (s *Service) CalendarFeed(ctx context.Context, id, token string) (*ics.Calendar, error) {
 	res, err := resourceByID(ctx, s.db, id)
 	if err == nil && (token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(res.calendarToken)) != 1) {
 		err = fault.New(fault.NotFound, "resource not found")
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	now := s.now()
 	evs, err := listEvents(ctx, s.db, res.OrgID, EventFilter{From: now.Add(-feedPast), To: now.Add(feedFuture),
 		ResourceIDs: []string{res.ID}, Page: Page{Limit: feedMax}}, 0, "")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(evs) > feedMax {
 		evs = evs[:feedMax]
@@ -90,5 +90,5 @@ func (s *Service) CalendarFeed(ctx context.Context, id, token string) (string, e
 			v.SetStatus(ics.ObjectStatusConfirmed)
 		}
 	}
-	return cal.Serialize(), nil
+	return cal, nil
 }

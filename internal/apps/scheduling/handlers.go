@@ -263,24 +263,8 @@ func (s *Service) flushUser(ctx context.Context, tx *store.Tx, userID string, no
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT log_id, event_id, change, title, start_at FROM scheduling_notices WHERE user_id = ? ORDER BY log_id`, userID)
-	if err != nil {
-		return err
-	}
-	var ns []notice
-	for rows.Next() {
-		var n notice
-		var change string
-		var start int64
-		if err := rows.Scan(&n.LogID, &n.EventID, &change, &n.Title, &start); err != nil {
-			rows.Close()
-			return err
-		}
-		n.Verb, n.When = verbs[change], fromMicros(start).Format("Mon 2 Jan 2006 15:04 MST")
-		ns = append(ns, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ns) == 0 {
+	ns, err := pendingNotices(ctx, tx, userID)
+	if err != nil || len(ns) == 0 {
 		return err
 	}
 	u, err := identity.LookupUser(ctx, tx, tx.Engine(), userID)
@@ -304,4 +288,25 @@ func (s *Service) flushUser(ctx context.Context, tx *store.Tx, userID string, no
 	_, err = tx.Exec(ctx, `INSERT INTO scheduling_mailboxes (user_id, last_mail_at) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET last_mail_at = excluded.last_mail_at`, userID, micros(now))
 	return err
+}
+
+// pendingNotices reads userID's notices in log order.
+func pendingNotices(ctx context.Context, tx *store.Tx, userID string) ([]notice, error) {
+	rows, err := tx.Query(ctx, `SELECT log_id, event_id, change, title, start_at FROM scheduling_notices WHERE user_id = ? ORDER BY log_id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ns []notice
+	for rows.Next() {
+		var n notice
+		var change string
+		var start int64
+		if err := rows.Scan(&n.LogID, &n.EventID, &change, &n.Title, &start); err != nil {
+			return nil, err
+		}
+		n.Verb, n.When = verbs[change], fromMicros(start).Format("Mon 2 Jan 2006 15:04 MST")
+		ns = append(ns, n)
+	}
+	return ns, rows.Err()
 }

@@ -89,7 +89,7 @@ func (c *checker) text(field string, p *string, max int, required, multiline boo
 	case required && v == "":
 		c.add(field, "must not be empty", v)
 	case strings.IndexFunc(v, func(r rune) bool {
-		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
+		return unicode.IsControl(r) && (!multiline || r != '\n' && r != '\t' && r != '\r')
 	}) >= 0:
 		c.add(field, "must not contain control characters", nil)
 	}
