@@ -221,6 +221,8 @@ func TestBadInputKeepsTheSocket(t *testing.T) {
 	var mine, theirs scheduling.Resource
 	c.do("resources.create", map[string]any{"name": "Room"}, &mine)
 	s.do("resources.create", map[string]any{"name": "Their room"}, &theirs)
+	var proj scheduling.Project
+	c.do("projects.create", map[string]any{"name": "P"}, &proj)
 	day := time.Now().UTC().Truncate(24 * time.Hour).Add(48 * time.Hour)
 
 	for _, tc := range []struct {
@@ -241,6 +243,8 @@ func TestBadInputKeepsTheSocket(t *testing.T) {
 		{"bad since", "subscribe.org", map[string]any{"since": "nonsense"}, 422, "data.since"},
 		{"unknown subscription", "unsubscribe", map[string]any{"subscription_id": "nope"}, 404, ""},
 		{"unknown action", "events.explode", map[string]any{}, 400, "action"},
+		{"empty name on update", "projects.update", map[string]any{"id": proj.ID, "version": 1, "name": "  "}, 422, "data.name"},
+		{"control characters", "resources.update", map[string]any{"id": mine.ID, "version": 1, "name": "a\u0000b"}, 422, "data.name"},
 		{"unknown event", "events.get", map[string]any{"id": theirs.ID}, 404, ""},
 	} {
 		p := c.fail(tc.action, tc.data, tc.status)

@@ -71,11 +71,11 @@ func (c *checker) err() error {
 	return fault.WithFields("validation failed", c.bad...)
 }
 
-// text trims *p and checks its length and characters; required refuses
-// an empty result. It returns the cleaned value.
-func (c *checker) text(field string, p *string, max int, required, multiline bool) string {
+// text trims *p and checks its length and characters; required refuses an
+// empty value and, when create, an absent one. It returns the cleaned value.
+func (c *checker) text(field string, p *string, max int, required, create, multiline bool) string {
 	if p == nil {
-		if required {
+		if required && create {
 			c.add(field, "required", nil)
 		}
 		return ""
@@ -88,9 +88,7 @@ func (c *checker) text(field string, p *string, max int, required, multiline boo
 		c.add(field, "too long (at most "+itoa(int64(max))+" characters)", nil)
 	case required && v == "":
 		c.add(field, "must not be empty", v)
-	case strings.IndexFunc(v, func(r rune) bool {
-		return unicode.IsControl(r) && (!multiline || r != '\n' && r != '\t' && r != '\r')
-	}) >= 0:
+	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && (!multiline || r != '\n' && r != '\t' && r != '\r') }) >= 0:
 		c.add(field, "must not contain control characters", nil)
 	}
 	*p = v
@@ -119,8 +117,8 @@ func (c *checker) ids(field string, ids []string, max int) []string {
 
 func (in *ProjectInput) check(create bool) error {
 	var c checker
-	c.text("name", in.Name, MaxNameLen, create, false)
-	c.text("description", in.Description, MaxNotesLen, false, true)
+	c.text("name", in.Name, MaxNameLen, true, create, false)
+	c.text("description", in.Description, MaxNotesLen, false, false, true)
 	if in.Color != nil && *in.Color != "" && !colorRE.MatchString(*in.Color) {
 		c.add("color", "must be #rrggbb", *in.Color)
 	}
@@ -129,8 +127,8 @@ func (in *ProjectInput) check(create bool) error {
 
 func (in *ResourceInput) check(create bool) error {
 	var c checker
-	c.text("name", in.Name, MaxNameLen, create, false)
-	c.text("kind", in.Kind, 50, false, false)
+	c.text("name", in.Name, MaxNameLen, true, create, false)
+	c.text("kind", in.Kind, 50, false, false, false)
 	if in.Capacity != nil && (*in.Capacity < 0 || *in.Capacity > 1_000_000) {
 		c.add("capacity", "must be between 0 and 1000000", *in.Capacity)
 	}
@@ -148,7 +146,7 @@ func (in *ResourceInput) check(create bool) error {
 
 func (in *LayoutInput) check(create bool) error {
 	var c checker
-	c.text("name", in.Name, MaxNameLen, create, false)
+	c.text("name", in.Name, MaxNameLen, true, create, false)
 	if in.Items != nil {
 		if len(*in.Items) > maxLayoutItems {
 			c.add("items", "at most 500 items", len(*in.Items))
@@ -178,10 +176,10 @@ func (in *LayoutInput) check(create bool) error {
 func (in *EventInput) apply(e *Booking, create bool) error {
 	var c checker
 	if in.Title != nil || create {
-		e.Title = c.text("title", in.Title, MaxNameLen, true, false)
+		e.Title = c.text("title", in.Title, MaxNameLen, true, true, false)
 	}
 	if in.Notes != nil {
-		e.Notes = c.text("notes", in.Notes, MaxNotesLen, false, true)
+		e.Notes = c.text("notes", in.Notes, MaxNotesLen, false, false, true)
 	}
 	if in.ProjectID != nil {
 		switch p := *in.ProjectID; {
