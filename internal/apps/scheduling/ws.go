@@ -68,20 +68,16 @@ func (s *socket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if proto != "" {
 		opts.Subprotocols = []string{proto}
 	}
-	var expiry *time.Timer
-	opts.OnClose = func(*realtime.Conn, error) {
-		if expiry != nil {
-			expiry.Stop()
-		}
-	}
 	conn, err := s.hub.Accept(w, r, opts)
 	if err != nil {
 		return // Accept wrote the answer
 	}
 	if !p.ExpiresAt.IsZero() {
-		expiry = time.AfterFunc(time.Until(p.ExpiresAt), func() {
+		expiry := time.AfterFunc(time.Until(p.ExpiresAt), func() {
 			conn.Close(StatusTokenExpired, "token expired: refresh it and reconnect")
 		})
+		// Stopped when the connection ends, however early.
+		context.AfterFunc(conn.Context(), func() { expiry.Stop() })
 	}
 }
 

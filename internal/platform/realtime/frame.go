@@ -37,6 +37,9 @@ type Problem struct {
 	// Reason is the fault's machine-readable reason, when it has one
 	// ("stale_version", "double_booking").
 	Reason string `json:"reason,omitempty"`
+	// RetryAfter is the seconds to wait before retrying (the HTTP
+	// Retry-After) of a rate-limited or unavailable answer.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 // NewProblem returns the problem for status with detail and type about:blank.
@@ -53,7 +56,7 @@ func ProblemOf(err error) Problem {
 		return NewProblem(http.StatusInternalServerError, "internal error")
 	}
 	p := NewProblem(httpapi.StatusOf(f.Code), f.Message)
-	p.Reason = f.Reason
+	p.Reason, p.RetryAfter = f.Reason, f.RetryAfter
 	for _, fe := range f.Fields {
 		p.Errors = append(p.Errors, fe)
 	}
