@@ -31,8 +31,8 @@ func TestRequestIDOf(t *testing.T) {
 	t.Parallel()
 	for msg, want := range map[string]string{
 		`{"action":"x","request_id":"r1","extra":1}`: "r1",
-		`{"request_id":5}`:                          "",
-		`not json`:                                  "",
+		`{"request_id":5}`:                           "",
+		`not json`:                                   "",
 	} {
 		if got := requestIDOf([]byte(msg)); got != want {
 			t.Errorf("requestIDOf(%s) = %q, want %q", msg, got, want)
