@@ -50,7 +50,7 @@ func mount(_ context.Context, env app.Env) error {
 		return err
 	}
 	sock := newSocket(svc, env.Hub, env.Auth)
-	env.Hub.Route(appName, route)
+	env.Hub.Route(appName, Route)
 	// A removed member's sockets close at once, on every node.
 	env.Hub.Watch("orgs", func(ev events.Event) {
 		if ev.Type != orgsMemberRemoved {

@@ -54,9 +54,11 @@ type pushData struct {
 	Item    json.RawMessage `json:"item"`
 }
 
-// route maps the app's events to the hub: event changes to their resources'
-// topics with their span, the rest to the org topic.
-func route(ev events.Event) realtime.Route {
+// Route maps the app's events to the hub: event changes to their
+// resources' topics ("resource:<id>") with their span, the rest to the org
+// topic ("org"), each with its push data rendered once. Exported for the
+// benchmarks, which drive a hub with it.
+func Route(ev events.Event) realtime.Route {
 	var p routePayload
 	if json.Unmarshal(ev.Payload, &p) != nil {
 		return realtime.Route{}
@@ -123,6 +125,17 @@ func (w window) match(_ events.Event, v any) bool {
 	return w.sees(sp) || sp.prev != nil && w.sees(sp.prev)
 }
 
+// WindowMatch returns the Subscription.Match of a subscribe.events window
+// [from, to) on resourceIDs (with Route's values). Exported for the
+// benchmarks.
+func WindowMatch(from, to time.Time, resourceIDs []string) func(events.Event, any) bool {
+	w := window{from: from, to: to, resources: map[string]struct{}{}}
+	for _, id := range resourceIDs {
+		w.resources[id] = struct{}{}
+	}
+	return w.match
+}
+
 // subscribeEventsInput is the data of subscribe.events.
 type subscribeEventsInput struct {
 	From        time.Time `json:"from"`
@@ -161,15 +174,13 @@ func (s *Service) subscribeEvents(ctx context.Context, c Caller, req realtime.Re
 			return nil, err
 		}
 	}
-	w := window{from: in.From.UTC(), to: in.To.UTC(), resources: map[string]struct{}{}}
 	topics := make([]string, 0, len(ids))
 	for _, id := range ids {
-		w.resources[id] = struct{}{}
 		topics = append(topics, resourceTopic(id))
 	}
 	id := uuid.NewString()
 	err := req.Conn.Subscribe(realtime.Subscription{ID: id, App: appName, OrgID: c.OrgID, Topics: topics, Since: since,
-		Match: w.match, Ack: req.Result(subscribeResult{SubscriptionID: id})})
+		Match: WindowMatch(in.From.UTC(), in.To.UTC(), ids), Ack: req.Result(subscribeResult{SubscriptionID: id})})
 	if err != nil {
 		return nil, err
 	}

@@ -335,9 +335,13 @@ func listEvents(ctx context.Context, q store.Querier, orgID string, f EventFilte
 		args  []any
 	)
 	if len(f.ResourceIDs) > 0 {
-		query = `SELECT ` + prefixed("e.", eventCols) + ` FROM scheduling_events e WHERE e.id IN (
-			SELECT b.event_id FROM scheduling_bookings b WHERE b.resource_id IN (` + placeholders(len(f.ResourceIDs)) + `)
-			AND b.start_at < ? AND b.end_at > ? AND b.start_at > ?) AND e.org_id = ?`
+		// Driven by the bookings of the resources in the window: SQLite keeps
+		// the order of a CROSS JOIN (Postgres plans it as an inner join), so
+		// the cost follows the window, not the org's history, even without
+		// statistics. DISTINCT: an event on several of the resources.
+		query = `SELECT DISTINCT ` + prefixed("e.", eventCols) + ` FROM scheduling_bookings b CROSS JOIN scheduling_events e
+			WHERE b.resource_id IN (` + placeholders(len(f.ResourceIDs)) + `) AND b.start_at < ? AND b.end_at > ? AND b.start_at > ?
+			AND e.id = b.event_id AND e.org_id = ?`
 		args = append(anys(f.ResourceIDs), to, from, from-int64(MaxEventLength/time.Microsecond), orgID)
 	} else {
 		query = `SELECT ` + prefixed("e.", eventCols) + ` FROM scheduling_events e

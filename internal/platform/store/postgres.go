@@ -177,8 +177,11 @@ func (b *pgBackend) refreshAdmin() {
 	}
 }
 
-// txOptions: serializable, like SQLite's single writer.
-func (b *pgBackend) txOptions() *sql.TxOptions {
+// txOptions: serializable by default, like SQLite's single writer.
+func (b *pgBackend) txOptions(iso Isolation) *sql.TxOptions {
+	if iso == ReadCommitted {
+		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
 	return &sql.TxOptions{Isolation: sql.LevelSerializable}
 }
 

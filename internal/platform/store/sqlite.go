@@ -132,7 +132,7 @@ func (b *sqliteBackend) handle(string) (write, read *sql.DB) { return b.write, b
 
 // txOptions: the isolation comes from the single writer and BEGIN IMMEDIATE
 // (set by _txlock), which is serializable.
-func (b *sqliteBackend) txOptions() *sql.TxOptions { return nil }
+func (b *sqliteBackend) txOptions(Isolation) *sql.TxOptions { return nil }
 
 // ping uses the read pool, which a long write transaction does not block.
 func (b *sqliteBackend) ping(ctx context.Context) error {

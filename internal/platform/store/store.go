@@ -54,7 +54,7 @@ type Store struct {
 type backend interface {
 	// handle returns the pools that serve schema ("" for the admin handle).
 	handle(schema string) (write, read *sql.DB)
-	txOptions() *sql.TxOptions
+	txOptions(Isolation) *sql.TxOptions
 	migrate(ctx context.Context, s *Store, sets []MigrationSet) error
 	ping(ctx context.Context) error
 	close() error

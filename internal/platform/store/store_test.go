@@ -537,3 +537,34 @@ func wantCode(t *testing.T, what string, err error, code fault.Code) {
 		t.Errorf("%s: error %v, want a %s fault", what, err, code)
 	}
 }
+
+// TestInTxIsolated: InTx is serializable on Postgres, InTxIsolated with
+// ReadCommitted is read committed; SQLite runs both (serially).
+func TestInTxIsolated(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		migrate(t, s)
+		db := s.App("alpha")
+		level := func(run func(context.Context, func(*store.Tx) error) error) string {
+			var got string
+			err := run(t.Context(), func(tx *store.Tx) error {
+				if tx.Engine() != store.EnginePostgres {
+					got = "serial"
+					return nil
+				}
+				return tx.QueryRow(tx.Context(), "SHOW transaction_isolation").Scan(&got)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		serial, rc := level(db.InTx), level(func(ctx context.Context, fn func(*store.Tx) error) error {
+			return db.InTxIsolated(ctx, store.ReadCommitted, fn)
+		})
+		want := map[store.Engine][2]string{store.EnginePostgres: {"serializable", "read committed"}, store.EngineSQLite: {"serial", "serial"}}[s.Engine()]
+		if serial != want[0] || rc != want[1] {
+			t.Fatalf("isolation: InTx %q, ReadCommitted %q; want %q", serial, rc, want)
+		}
+	})
+}

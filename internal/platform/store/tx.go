@@ -60,7 +60,8 @@ func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
 // (normalized, see [Normalize]). If fn panics, the transaction is rolled back
 // and the panic goes on.
 //
-// Transactions are serializable on both engines. When the database reports a
+// Transactions are serializable on both engines (see InTxIsolated for the
+// exception). When the database reports a
 // transient failure (SQLITE_BUSY or SQLITE_LOCKED, say while another process
 // holds the write lock; Postgres serialization_failure or deadlock_detected),
 // InTx rolls back and runs fn again, with capped exponential back-off and
@@ -78,13 +79,36 @@ func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
 // SQLite it blocks until that context ends, and on Postgres it runs as a
 // separate transaction.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.InTxIsolated(ctx, Serializable, fn)
+}
+
+// Isolation is a transaction's isolation level on Postgres. SQLite's
+// transactions are serial whatever the level (one writer).
+type Isolation int
+
+// The isolation levels.
+const (
+	// Serializable is InTx's level: no anomaly, at the price of
+	// serialization failures (retried) when transactions read ranges others
+	// write.
+	Serializable Isolation = iota
+	// ReadCommitted suits a transaction that takes the row locks it relies
+	// on (SELECT … FOR UPDATE) and guards its writes (UPDATE … WHERE
+	// version = ?): each statement then sees what committed before it, and
+	// shared tables written by many (the event log, the job queue) cause no
+	// serialization failures.
+	ReadCommitted
+)
+
+// InTxIsolated is InTx at the given isolation level.
+func (db *DB) InTxIsolated(ctx context.Context, iso Isolation, fn func(tx *Tx) error) error {
 	if err := db.checkNotInTx(ctx); err != nil {
 		return err
 	}
 	var after []func()
 	err := db.store.retry(ctx, func() error {
 		var err error
-		after, err = db.attempt(ctx, fn)
+		after, err = db.attempt(ctx, iso, fn)
 		return err
 	})
 	if err != nil {
@@ -96,8 +120,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // attempt runs fn once in a new transaction and returns the callbacks it
 // registered if it committed.
-func (db *DB) attempt(ctx context.Context, fn func(tx *Tx) error) (after []func(), err error) {
-	sqlTx, err := db.write.BeginTx(ctx, db.store.backend.txOptions())
+func (db *DB) attempt(ctx context.Context, iso Isolation, fn func(tx *Tx) error) (after []func(), err error) {
+	sqlTx, err := db.write.BeginTx(ctx, db.store.backend.txOptions(iso))
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
