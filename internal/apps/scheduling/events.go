@@ -125,17 +125,23 @@ func (s *Service) changeEvent(ctx context.Context, c Caller, id string, version 
 	var out Booking
 	err := s.db.InTxIsolated(ctx, store.ReadCommitted, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		e, err := getEvent(ctx, tx, c.OrgID, id)
+		e, err := eventAt(ctx, tx, c.OrgID, id, version)
 		if err != nil {
 			return err
-		}
-		if e.Version != version {
-			return staleError("the event", e.Version)
 		}
 		out, err = s.saveEvent(ctx, tx, e, typ, c.actor(), func(e *Booking) error { return fn(ctx, tx, e) })
 		return err
 	})
 	return out, err
+}
+
+// eventAt reads an event the caller read at version (stale: conflict).
+func eventAt(ctx context.Context, tx *store.Tx, orgID, id string, version int64) (Booking, error) {
+	e, err := getEvent(ctx, tx, orgID, id)
+	if err == nil && e.Version != version {
+		err = staleError("the event", e.Version)
+	}
+	return e, err
 }
 
 // saveEvent applies fn to e, writes it as its next version and emits typ
@@ -161,12 +167,9 @@ func (s *Service) saveEvent(ctx context.Context, tx *store.Tx, e Booking, typ, a
 func (s *Service) DeleteEvent(ctx context.Context, c Caller, id string, version int64) error {
 	return s.db.InTxIsolated(ctx, store.ReadCommitted, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		e, err := getEvent(ctx, tx, c.OrgID, id)
+		e, err := eventAt(ctx, tx, c.OrgID, id, version)
 		if err != nil {
 			return err
-		}
-		if e.Version != version {
-			return staleError("the event", e.Version)
 		}
 		if ok, err := deleteEvent(ctx, tx, e); err != nil || !ok {
 			if err == nil {

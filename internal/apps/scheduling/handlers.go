@@ -70,22 +70,11 @@ func (s *Service) resourceArchived(ctx context.Context, ev events.Event) error {
 	resourceID := ev.Subject
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		ids, err := queryStrings(ctx, tx, `SELECT event_id FROM scheduling_bookings WHERE resource_id = ? AND active = 1 AND end_at > ? ORDER BY start_at`,
+		err := s.reviseEvents(ctx, tx, ev.OrgID, EventEventCancelled, func(e *Booking) { e.Status = StatusCancelled },
+			`SELECT event_id FROM scheduling_bookings WHERE resource_id = ? AND active = 1 AND end_at > ? ORDER BY start_at`,
 			resourceID, micros(s.now()))
 		if err != nil {
 			return err
-		}
-		for _, id := range ids {
-			e, err := getEvent(ctx, tx, ev.OrgID, id)
-			if err != nil {
-				return err
-			}
-			if _, err := s.saveEvent(ctx, tx, e, EventEventCancelled, systemActor, func(e *Booking) error {
-				e.Status = StatusCancelled
-				return nil
-			}); err != nil {
-				return err
-			}
 		}
 		layouts, _, err := listInOrg(ctx, tx, "scheduling_layouts", layoutCols, ev.OrgID, Page{Limit: 100_000}, scanLayout, func(l Layout) string { return l.ID })
 		if err != nil {
@@ -139,25 +128,30 @@ func (s *Service) memberChanged(ctx context.Context, ev events.Event) error {
 		if ev.Type != orgsMemberRemoved {
 			return nil
 		}
-		ids, err := queryStrings(ctx, tx, `SELECT event_id FROM scheduling_attendees WHERE user_id = ? AND org_id = ? AND end_at > ? ORDER BY event_id`,
+		return s.reviseEvents(ctx, tx, ev.OrgID, EventEventUpdated, func(e *Booking) {
+			e.AttendeeUserIDs = slices.DeleteFunc(e.AttendeeUserIDs, func(a string) bool { return a == p.UserID })
+		}, `SELECT event_id FROM scheduling_attendees WHERE user_id = ? AND org_id = ? AND end_at > ? ORDER BY event_id`,
 			p.UserID, ev.OrgID, micros(s.now()))
+	})
+}
+
+// reviseEvents applies fn, as the system, to each of the org's events whose
+// ids the query returns, and saves and emits each as typ.
+func (s *Service) reviseEvents(ctx context.Context, tx *store.Tx, orgID, typ string, fn func(*Booking), query string, args ...any) error {
+	ids, err := queryStrings(ctx, tx, query, args...)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		e, err := getEvent(ctx, tx, orgID, id)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			e, err := getEvent(ctx, tx, ev.OrgID, id)
-			if err != nil {
-				return err
-			}
-			if _, err := s.saveEvent(ctx, tx, e, EventEventUpdated, systemActor, func(e *Booking) error {
-				e.AttendeeUserIDs = slices.DeleteFunc(e.AttendeeUserIDs, func(a string) bool { return a == p.UserID })
-				return nil
-			}); err != nil {
-				return err
-			}
+		if _, err := s.saveEvent(ctx, tx, e, typ, systemActor, func(e *Booking) error { fn(e); return nil }); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // firstRun records that handler ran for the platform event id; false when
