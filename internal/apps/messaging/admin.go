@@ -69,8 +69,9 @@ func (s *Service) registerAdmin(api huma.API) {
 			args = append(args, in.OrgID)
 		}
 		if q := strings.TrimSpace(in.Q); q != "" {
-			query += " AND lower(name) LIKE ?"
-			args = append(args, "%"+strings.ToLower(q)+"%")
+			cond, arg := store.ContainsFold("name", q)
+			query += " AND " + cond
+			args = append(args, arg)
 		}
 		query += " ORDER BY id LIMIT ?"
 		args = append(args, in.Limit+1)
@@ -143,7 +144,8 @@ func (s *Service) registerAdmin(api huma.API) {
 			where, args = append(where, "m.room_id = ?"), append(args, in.RoomID)
 		}
 		if q := strings.TrimSpace(in.Q); q != "" {
-			where, args = append(where, "lower(m.content) LIKE ?"), append(args, "%"+strings.ToLower(q)+"%")
+			cond, arg := store.ContainsFold("m.content", q)
+			where, args = append(where, cond), append(args, arg)
 		}
 		if len(where) > 0 {
 			query += " WHERE " + strings.Join(where, " AND ")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -167,33 +166,11 @@ type batchRoom struct {
 	access Access
 }
 
-// inList returns the placeholders of an IN list for ids, deduplicated, and
-// their arguments. The list is padded (repeating an id) to a power of two so
-// that few distinct query texts reach the statement caches.
-func inList(ids []int64) (string, []any) {
-	seen := make(map[int64]struct{}, len(ids))
-	args := make([]any, 0, len(ids))
-	for _, id := range ids {
-		if _, dup := seen[id]; !dup {
-			seen[id] = struct{}{}
-			args = append(args, id)
-		}
-	}
-	n := 1
-	for n < len(args) {
-		n *= 2
-	}
-	for len(args) < n {
-		args = append(args, args[0])
-	}
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", "), args
-}
-
 // loadRooms reads rooms ids (not empty) and their access with two queries,
 // as load does for one room; a room that does not exist is absent from the
 // map.
 func loadRooms(ctx context.Context, q store.Querier, ids []int64) (map[int64]*batchRoom, error) {
-	list, args := inList(ids)
+	list, args := store.In(ids)
 	rows, err := q.Query(ctx, "SELECT "+roomColumns+" FROM messaging_rooms WHERE id IN ("+list+")", args...)
 	if err != nil {
 		return nil, store.Normalize(err)

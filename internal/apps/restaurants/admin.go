@@ -78,7 +78,8 @@ func (s *Service) registerAdmin(api huma.API) {
 				q, args = q+` AND region = ?`, append(args, strings.ToUpper(in.Region))
 			}
 			if t := strings.TrimSpace(in.Q); t != "" {
-				q, args = q+` AND lower(name) LIKE ?`, append(args, "%"+strings.ToLower(t)+"%")
+				cond, arg := store.ContainsFold("name", t)
+				q, args = q+` AND `+cond, append(args, arg)
 			}
 			rows, err := s.db.Query(ctx, q+` ORDER BY id LIMIT ?`, append(args, in.Limit+1)...)
 			if err != nil {

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 
@@ -20,11 +19,7 @@ var mailFS embed.FS
 
 // parseMails parses the app's mail templates.
 func parseMails() (*mail.Templates, error) {
-	sub, err := fs.Sub(mailFS, "mails")
-	if err != nil {
-		return nil, err
-	}
-	return mail.ParseTemplates(sub)
+	return mail.ParseTemplates(mailFS, "mails")
 }
 
 // appTitle names the app in mails.

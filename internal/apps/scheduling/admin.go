@@ -75,7 +75,8 @@ func (col adminCollection[T, B]) list(ctx context.Context, db *store.DB, in *adm
 		q, args = q+` AND org_id = ?`, append(args, in.OrgID)
 	}
 	if t := strings.TrimSpace(in.Q); t != "" {
-		q, args = q+` AND lower(`+col.text+`) LIKE ? ESCAPE '!'`, append(args, "%"+likeEscape(strings.ToLower(t))+"%")
+		cond, arg := store.ContainsFold(col.text, t)
+		q, args = q+` AND `+cond, append(args, arg)
 	}
 	rows, err := db.Query(ctx, q+` ORDER BY id LIMIT ?`, append(args, in.Limit+1)...)
 	if err != nil {
@@ -222,9 +223,4 @@ func (s *Service) registerAdmin(api huma.API) {
 		update: s.UpdateEvent, remove: s.DeleteEvent,
 		deleteDesc: "Deletes the event (204), freeing its resources. If-Match is optional.",
 	})
-}
-
-// likeEscape escapes the LIKE wildcards of s for ESCAPE '!'.
-func likeEscape(s string) string {
-	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }

@@ -233,13 +233,13 @@ func (s *Service) checkBooking(ctx context.Context, tx *store.Tx, e Booking) err
 
 // checkAttendees refuses attendees that are not members of the org.
 func (s *Service) checkAttendees(ctx context.Context, orgID string, ids []string) error {
+	members, err := s.orgs.Members(ctx, orgID, ids)
+	if err != nil {
+		return err
+	}
 	var ch checker
 	for _, id := range ids {
-		_, ok, err := s.orgs.Membership(ctx, orgID, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
+		if _, ok := members[id]; !ok {
 			ch.add("attendee_user_ids", "not a member of this organization", id)
 		}
 	}
@@ -262,19 +262,30 @@ func (s *Service) Availability(ctx context.Context, c Caller, from, to time.Time
 		return nil, err
 	}
 	from, to = from.UTC(), to.UTC()
-	for _, id := range ids {
-		if _, err := getResource(ctx, s.db, c.OrgID, id); err != nil {
-			if fault.Is(err, fault.NotFound) {
-				return nil, fault.WithFields("validation failed", fault.FieldError{Location: "body.resource_ids", Message: "no such resource in this organization", Value: id})
-			}
-			return nil, err
-		}
+	if err := s.ownResources(ctx, c.OrgID, ids); err != nil {
+		return nil, err
 	}
 	taken, err := busy(ctx, s.db, ids, from, to)
 	if err != nil {
 		return nil, err
 	}
 	return freeSlots(from, to, taken, duration), nil
+}
+
+// ownResources refuses ids that are not resources of the org (422 naming
+// each), reading them in one query.
+func (s *Service) ownResources(ctx context.Context, orgID string, ids []string) error {
+	found, err := resourcesIn(ctx, s.db, orgID, ids)
+	if err != nil {
+		return err
+	}
+	var ch checker
+	for _, id := range ids {
+		if _, ok := found[id]; !ok {
+			ch.add("resource_ids", "no such resource in this organization", id)
+		}
+	}
+	return ch.err()
 }
 
 // freeSlots returns the gaps of at least d in [from, to) not covered by

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"slices"
 	"time"
 
@@ -44,11 +43,7 @@ const systemActor = "system"
 var mailFS embed.FS
 
 func parseMails() (*mail.Templates, error) {
-	sub, err := fs.Sub(mailFS, "mails")
-	if err != nil {
-		return nil, err
-	}
-	return mail.ParseTemplates(sub)
+	return mail.ParseTemplates(mailFS, "mails")
 }
 
 func (s *Service) handlers() []jobs.Handler {

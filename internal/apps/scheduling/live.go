@@ -166,13 +166,8 @@ func (s *Service) subscribeEvents(ctx context.Context, c Caller, req realtime.Re
 	if err := ch.err(); err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if _, err := getResource(ctx, s.db, c.OrgID, id); err != nil {
-			if fault.Is(err, fault.NotFound) {
-				return nil, fault.WithFields("validation failed", fault.FieldError{Location: "body.resource_ids", Message: "no such resource in this organization", Value: id})
-			}
-			return nil, err
-		}
+	if err := s.ownResources(ctx, c.OrgID, ids); err != nil {
+		return nil, err
 	}
 	topics := make([]string, 0, len(ids))
 	for _, id := range ids {

@@ -24,19 +24,6 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v) // maps of strings, slices of strings and layout items always marshal
 	return string(b)
@@ -117,21 +104,32 @@ func resourceByID(ctx context.Context, q store.Querier, id string) (Resource, er
 	return r, store.NotFound(err, "resource")
 }
 
-// lockResources reads the org's resources among ids; in a transaction on
-// Postgres it locks their rows (in id order, so writers never deadlock):
-// every write that books a resource or changes its allow_overlap goes
-// through this lock, which serializes the double-booking check per
-// resource. SQLite has a single writer: its transactions are serial.
+// lockResources reads the org's resources among ids and, on Postgres, locks
+// their rows (in id order, so writers never deadlock): every write that
+// books a resource or changes its allow_overlap goes through this lock,
+// which serializes the double-booking check per resource. SQLite has a
+// single writer: its transactions are serial.
 func lockResources(ctx context.Context, tx *store.Tx, orgID string, ids []string) (map[string]Resource, error) {
+	lock := ""
+	if tx.Engine() == store.EnginePostgres {
+		lock = ` FOR UPDATE`
+	}
+	return readResources(ctx, tx, orgID, ids, lock)
+}
+
+// resourcesIn reads the org's resources among ids, in one query.
+func resourcesIn(ctx context.Context, q store.Querier, orgID string, ids []string) (map[string]Resource, error) {
+	return readResources(ctx, q, orgID, ids, "")
+}
+
+func readResources(ctx context.Context, q store.Querier, orgID string, ids []string, suffix string) (map[string]Resource, error) {
 	out := map[string]Resource{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	query := `SELECT ` + resourceCols + ` FROM scheduling_resources WHERE org_id = ? AND id IN (` + placeholders(len(ids)) + `) ORDER BY id`
-	if tx.Engine() == store.EnginePostgres {
-		query += ` FOR UPDATE`
-	}
-	rows, err := tx.Query(ctx, query, append([]any{orgID}, anys(ids)...)...)
+	list, args := store.In(ids)
+	rows, err := q.Query(ctx, `SELECT `+resourceCols+` FROM scheduling_resources WHERE org_id = ? AND id IN (`+list+`) ORDER BY id`+suffix,
+		append([]any{orgID}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -314,9 +312,10 @@ func firstConflict(ctx context.Context, q store.Querier, e Booking, resources []
 	if len(resources) == 0 {
 		return "", "", nil
 	}
-	args := append(anys(resources), micros(e.End), micros(e.Start), micros(e.Start.Add(-MaxEventLength)), e.ID)
+	list, args := store.In(resources)
+	args = append(args, micros(e.End), micros(e.Start), micros(e.Start.Add(-MaxEventLength)), e.ID)
 	err = q.QueryRow(ctx, `SELECT event_id, resource_id FROM scheduling_bookings
-		WHERE resource_id IN (`+placeholders(len(resources))+`) AND active = 1 AND start_at < ? AND end_at > ? AND start_at > ? AND event_id <> ?
+		WHERE resource_id IN (`+list+`) AND active = 1 AND start_at < ? AND end_at > ? AND start_at > ? AND event_id <> ?
 		ORDER BY start_at, event_id LIMIT 1`, args...).Scan(&eventID, &resourceID)
 	if err == sql.ErrNoRows {
 		return "", "", nil
@@ -335,14 +334,15 @@ func listEvents(ctx context.Context, q store.Querier, orgID string, f EventFilte
 		args  []any
 	)
 	if len(f.ResourceIDs) > 0 {
+		list, ids := store.In(f.ResourceIDs)
 		// Driven by the bookings of the resources in the window: SQLite keeps
 		// the order of a CROSS JOIN (Postgres plans it as an inner join), so
 		// the cost follows the window, not the org's history, even without
 		// statistics. DISTINCT: an event on several of the resources.
 		query = `SELECT DISTINCT ` + prefixed("e.", eventCols) + ` FROM scheduling_bookings b CROSS JOIN scheduling_events e
-			WHERE b.resource_id IN (` + placeholders(len(f.ResourceIDs)) + `) AND b.start_at < ? AND b.end_at > ? AND b.start_at > ?
+			WHERE b.resource_id IN (` + list + `) AND b.start_at < ? AND b.end_at > ? AND b.start_at > ?
 			AND e.id = b.event_id AND e.org_id = ?`
-		args = append(anys(f.ResourceIDs), to, from, from-int64(MaxEventLength/time.Microsecond), orgID)
+		args = append(ids, to, from, from-int64(MaxEventLength/time.Microsecond), orgID)
 	} else {
 		query = `SELECT ` + prefixed("e.", eventCols) + ` FROM scheduling_events e
 			WHERE e.org_id = ? AND e.start_at < ? AND e.end_at > ? AND e.start_at > ?`
@@ -386,9 +386,10 @@ func prefixed(alias, cols string) string {
 // busy returns the [start, end) ranges of active bookings of the resources
 // overlapping [from, to), ordered by start.
 func busy(ctx context.Context, q store.Querier, resources []string, from, to time.Time) ([]Slot, error) {
-	args := append(anys(resources), micros(to), micros(from), micros(from.Add(-MaxEventLength)))
+	list, args := store.In(resources)
+	args = append(args, micros(to), micros(from), micros(from.Add(-MaxEventLength)))
 	rows, err := q.Query(ctx, `SELECT start_at, end_at FROM scheduling_bookings
-		WHERE resource_id IN (`+placeholders(len(resources))+`) AND active = 1 AND start_at < ? AND end_at > ? AND start_at > ?
+		WHERE resource_id IN (`+list+`) AND active = 1 AND start_at < ? AND end_at > ? AND start_at > ?
 		ORDER BY start_at`, args...)
 	if err != nil {
 		return nil, err

@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -137,11 +135,7 @@ func NewPool(st *store.Store, ks *KeySet, log *events.Log, outbox *mail.Outbox, 
 	if st == nil || ks == nil || log == nil || outbox == nil {
 		return nil, errors.New("identity: NewPool needs a store, a key set, an event log and an outbox")
 	}
-	sub, err := fs.Sub(mailFS, "mails")
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := mail.ParseTemplates(sub)
+	tmpl, err := mail.ParseTemplates(mailFS, "mails")
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +291,9 @@ func (p *Pool) ListUsers(ctx context.Context, f UserFilter) ([]User, string, err
 	q := `SELECT ` + userCols + ` FROM identity_users WHERE id > ?`
 	args := []any{f.Cursor}
 	if f.Query != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query))
-		q += ` AND email LIKE ? ESCAPE '\'`
-		args = append(args, "%"+esc+"%")
+		cond, arg := store.ContainsFold("email", f.Query)
+		q += ` AND ` + cond
+		args = append(args, arg)
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, limit+1)

@@ -38,8 +38,9 @@ type template struct {
 	html    *htmltemplate.Template
 }
 
-// ParseTemplates parses every mail template at the root of fsys (use fs.Sub
-// for a subdirectory). A mail named "welcome" has three files:
+// ParseTemplates parses every mail template in directory dir of fsys ("."
+// for its root; apps embed theirs as mails/*.tmpl and pass "mails"). A
+// mail named "welcome" has three files:
 //
 //	welcome.subject.tmpl  text/template, one line (trimmed; runs of spaces and
 //	                      line breaks folded into one space)
@@ -52,7 +53,11 @@ type template struct {
 // ParseTemplates fails, naming the file, when a part is missing or does not
 // parse; it is meant to run at start so a broken template stops the process
 // before any mail is enqueued.
-func ParseTemplates(fsys fs.FS) (*Templates, error) {
+func ParseTemplates(fsys fs.FS, dir string) (*Templates, error) {
+	fsys, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("mail: templates in %s: %w", dir, err)
+	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("mail: read templates: %w", err)

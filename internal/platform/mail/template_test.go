@@ -19,7 +19,7 @@ func welcomeFS() fstest.MapFS {
 
 func TestRenderEscapesHTMLOnly(t *testing.T) {
 	t.Parallel()
-	tpl, err := mail.ParseTemplates(welcomeFS())
+	tpl, err := mail.ParseTemplates(welcomeFS(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestRenderEscapesHTMLOnly(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
-	tpl, err := mail.ParseTemplates(welcomeFS())
+	tpl, err := mail.ParseTemplates(welcomeFS(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestParseTemplatesFailsNamingTheFile(t *testing.T) {
 			t.Parallel()
 			fsys := welcomeFS()
 			tt.change(fsys)
-			_, err := mail.ParseTemplates(fsys)
+			_, err := mail.ParseTemplates(fsys, ".")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}

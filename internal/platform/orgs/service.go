@@ -132,6 +132,12 @@ func (s *Service) Member(ctx context.Context, orgID, userID string) (Member, boo
 	return getMember(ctx, s.db, orgID, userID)
 }
 
+// Members returns those of userIDs that are members of orgID, by user id,
+// in one query (no caller check).
+func (s *Service) Members(ctx context.Context, orgID string, userIDs []string) (map[string]Member, error) {
+	return membersIn(ctx, s.db, orgID, userIDs)
+}
+
 // ResolveOrg returns the id of the org whose id, or else whose external_id,
 // is idOrExternalID, and false when there is none.
 func (s *Service) ResolveOrg(ctx context.Context, idOrExternalID string) (string, bool, error) {

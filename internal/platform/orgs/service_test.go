@@ -499,3 +499,20 @@ func TestActing(t *testing.T) {
 		}
 	})
 }
+
+func TestMembers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st *store.Store) {
+		svc, _ := open(t, st)
+		org := fixture(t, svc, false) // owner o1, admin a, member m
+		got, err := svc.Members(context.Background(), org, []string{"m", "stranger", "a", "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got["m"].Role != RoleMember || got["a"].Role != RoleAdmin {
+			t.Fatalf("Members: %+v", got)
+		}
+		if got, err := svc.Members(context.Background(), org, nil); err != nil || len(got) != 0 {
+			t.Fatalf("Members(nil): %+v %v", got, err)
+		}
+	})
+}

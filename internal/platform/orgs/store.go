@@ -143,6 +143,28 @@ func getMember(ctx context.Context, q store.Querier, orgID, userID string) (Memb
 	return m, true, nil
 }
 
+// membersIn returns the members of orgID among userIDs, by user id.
+func membersIn(ctx context.Context, q store.Querier, orgID string, userIDs []string) (map[string]Member, error) {
+	out := map[string]Member{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	list, args := store.In(userIDs)
+	rows, err := q.Query(ctx, "SELECT "+memberColumns+" FROM orgs_members WHERE org_id = ? AND user_id IN ("+list+")", append([]any{orgID}, args...)...)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[m.UserID] = m
+	}
+	return out, store.Normalize(rows.Err())
+}
+
 func insertMember(ctx context.Context, q store.Querier, m Member) error {
 	_, err := q.Exec(ctx, "INSERT INTO orgs_members ("+memberColumns+") VALUES (?, ?, ?, ?, ?, ?)",
 		m.OrgID, m.UserID, m.Role, m.Level, m.CreatedAt.UnixMicro(), m.UpdatedAt.UnixMicro())

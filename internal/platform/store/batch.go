@@ -25,3 +25,35 @@ func Values(rows, cols int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
+
+// In returns the placeholders of an IN list for ids, deduplicated, and
+// their arguments: "?, ?, ?". The list is padded (repeating an id) to a
+// power of two so that few distinct query texts reach the statement caches.
+// ids must not be empty.
+func In[T comparable](ids []T) (string, []any) {
+	seen := make(map[T]struct{}, len(ids))
+	args := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			args = append(args, id)
+		}
+	}
+	n := 1
+	for n < len(args) {
+		n *= 2
+	}
+	for len(args) < n {
+		args = append(args, args[0])
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", "), args
+}
+
+// ContainsFold returns a WHERE condition matching rows whose column
+// contains text, case-insensitively, with LIKE's wildcards in text taken
+// literally, and its argument: ("lower(name) LIKE ? ESCAPE '!'", "%ab!%c%").
+// column must be a trusted column name.
+func ContainsFold(column, text string) (string, any) {
+	esc := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(strings.ToLower(text))
+	return "lower(" + column + ") LIKE ? ESCAPE '!'", "%" + esc + "%"
+}

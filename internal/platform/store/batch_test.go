@@ -20,3 +20,21 @@ func TestChunks(t *testing.T) {
 		t.Errorf("Values(2, 3) = %q", got)
 	}
 }
+
+func TestIn(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ids  []string
+		list string
+		args []any
+	}{
+		{[]string{"a"}, "?", []any{"a"}},
+		{[]string{"a", "b", "a", "c"}, "?, ?, ?, ?", []any{"a", "b", "c", "a"}},
+		{[]string{"a", "b"}, "?, ?", []any{"a", "b"}},
+	} {
+		list, args := In(tc.ids)
+		if list != tc.list || !slices.Equal(args, tc.args) {
+			t.Errorf("In(%q) = %q %v, want %q %v", tc.ids, list, args, tc.list, tc.args)
+		}
+	}
+}

@@ -568,3 +568,24 @@ func TestInTxIsolated(t *testing.T) {
 		}
 	})
 }
+
+// TestContainsFold: case-insensitive, wildcards in the text are literal,
+// on both engines.
+func TestContainsFold(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		migrate(t, s)
+		db := s.App("alpha")
+		for i, name := range []string{"Up 100%", "up 1000", "a_b", "axb"} {
+			if _, err := db.Exec(t.Context(), "INSERT INTO alpha_things (id, name) VALUES (?, ?)", i+1, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for text, want := range map[string]int{"UP 100": 2, "0%": 1, "a_b": 1, "!": 0} {
+			cond, arg := store.ContainsFold("name", text)
+			if n := count(t, db, "SELECT count(*) FROM alpha_things WHERE "+cond, arg); n != want {
+				t.Errorf("%q: %d rows, want %d", text, n, want)
+			}
+		}
+	})
+}
