@@ -128,8 +128,11 @@ func (s *Service) ListResources(ctx context.Context, c Caller, pg Page) ([]Resou
 // GetResource returns a resource of the caller's org (fault.NotFound).
 func (s *Service) GetResource(ctx context.Context, c Caller, id string) (Resource, error) {
 	r, err := getResource(ctx, s.db, c.OrgID, id)
+	if err != nil {
+		return Resource{}, err
+	}
 	r.CalendarURL = s.calendarURL(r)
-	return r, err
+	return r, nil
 }
 
 // CreateResource creates a resource (owners and admins).
