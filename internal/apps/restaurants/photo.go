@@ -163,14 +163,13 @@ func (s *Service) renderPhoto(ctx context.Context, key string) (photo, thumb []b
 		return nil, nil, err
 	}
 	defer rc.Close()
-	// One decode at a time per node: a crafted image within the limits can
-	// need hundreds of MiB (docs/performance.md, Image processing).
-	select {
-	case s.photoSlot <- struct{}{}:
-		defer func() { <-s.photoSlot }()
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	// One decode at a time per process (docs/performance.md, Image
+	// processing).
+	release, err := imaging.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer release()
 	img, _, err := imaging.Decode(rc, imaging.Limits{MaxBytes: MaxPhotoBytes, MaxPixels: maxPhotoPixels})
 	if err != nil {
 		return nil, nil, err

@@ -38,9 +38,6 @@ type Service struct {
 	mails  *mail.Templates
 	blobs  blob.Store
 	opts   Options
-	// photoSlot admits one photo decode at a time (a semaphore owned by
-	// renderPhoto).
-	photoSlot chan struct{}
 }
 
 // NewService returns the service on db.
@@ -51,7 +48,7 @@ func NewService(db *store.DB, log *events.Log, outbox *mail.Outbox, mails *mail.
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	return &Service{db: db, events: log, outbox: outbox, mails: mails, blobs: blobs, opts: opts, photoSlot: make(chan struct{}, 1)}
+	return &Service{db: db, events: log, outbox: outbox, mails: mails, blobs: blobs, opts: opts}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }

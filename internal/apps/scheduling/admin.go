@@ -112,7 +112,7 @@ func (col adminCollection[T, B]) get(ctx context.Context, db *store.DB, id strin
 // or else at the current one (read again, a few times, when another
 // writer gets there first). A stale If-Match is 412.
 func (col adminCollection[T, B]) change(ctx context.Context, db *store.DB, id, ifMatch string, fn func(c Caller, version int64) error) error {
-	v, given, err := parseIfMatch(ifMatch)
+	v, given, err := httpapi.ParseIfMatch(ifMatch)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func adminRegister[T, B any](api huma.API, s *Service, col adminCollection[T, B]
 			if err != nil {
 				return nil, err
 			}
-			return &restItem[T]{ETag: restETag(col.version(item)), Body: item}, nil
+			return &restItem[T]{ETag: httpapi.VersionETag(col.version(item)), Body: item}, nil
 		})
 	huma.Register(api, op("update", http.MethodPatch, "/{id}", "Change any "+col.one,
 		"The same body and rules as the org's own PATCH, as an admin of the item's org; the change is emitted as usual (actor admin)."),
@@ -166,7 +166,7 @@ func adminRegister[T, B any](api huma.API, s *Service, col adminCollection[T, B]
 			if err != nil {
 				return nil, err
 			}
-			return &restItem[T]{ETag: restETag(col.version(out)), Body: out}, nil
+			return &restItem[T]{ETag: httpapi.VersionETag(col.version(out)), Body: out}, nil
 		})
 	if col.archive != nil {
 		huma.Register(api, op("archive", http.MethodDelete, "/{id}", "Archive any "+col.one, col.deleteDesc),
@@ -179,7 +179,7 @@ func adminRegister[T, B any](api huma.API, s *Service, col adminCollection[T, B]
 				if err != nil {
 					return nil, err
 				}
-				return &restItem[T]{ETag: restETag(col.version(out)), Body: out}, nil
+				return &restItem[T]{ETag: httpapi.VersionETag(col.version(out)), Body: out}, nil
 			})
 		return
 	}

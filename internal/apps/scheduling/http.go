@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -79,32 +78,10 @@ type restItem[T any] struct {
 	Body     T
 }
 
-// restETag is the entity tag of a version.
-func restETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
-
-// parseIfMatch reads an If-Match value: "3", W/"3" or 3. present is false
-// when the header is absent (or blank).
-func parseIfMatch(h string) (version int64, present bool, err error) {
-	v := strings.TrimSpace(h)
-	if v == "" {
-		return 0, false, nil
-	}
-	raw := strings.TrimPrefix(v, "W/")
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
-		raw = raw[1 : len(raw)-1]
-	}
-	n, perr := strconv.ParseInt(raw, 10, 64)
-	if perr != nil || n < 1 || raw[0] == '+' {
-		return 0, true, fault.WithFields("bad If-Match",
-			fault.FieldError{Location: "header.If-Match", Message: `must be the version you read, as its ETag gave it ("3")`, Value: h})
-	}
-	return n, true, nil
-}
-
-// restVersion is parseIfMatch for the REST API, where If-Match is
+// restVersion is httpapi.ParseIfMatch for the REST API, where If-Match is
 // required.
 func restVersion(h string) (int64, error) {
-	v, ok, err := parseIfMatch(h)
+	v, ok, err := httpapi.ParseIfMatch(h)
 	if err == nil && !ok {
 		err = fault.WithFields("If-Match required",
 			fault.FieldError{Location: "header.If-Match", Message: "required: the version you read"})
@@ -223,7 +200,7 @@ type restCollection[T, B any] struct {
 }
 
 func (col restCollection[T, B]) out(item T, created bool) *restItem[T] {
-	o := &restItem[T]{ETag: restETag(col.version(item)), Body: item}
+	o := &restItem[T]{ETag: httpapi.VersionETag(col.version(item)), Body: item}
 	if created {
 		o.Location = "/" + appName + "/" + col.name + "/" + url.PathEscape(col.id(item))
 	}
@@ -337,7 +314,7 @@ func (s *Service) registerREST(api huma.API) {
 }
 
 func restEventOut(e Booking, created bool) *restItem[Booking] {
-	o := &restItem[Booking]{ETag: restETag(e.Version), Body: e}
+	o := &restItem[Booking]{ETag: httpapi.VersionETag(e.Version), Body: e}
 	if created {
 		o.Location = "/" + appName + "/events/" + url.PathEscape(e.ID)
 	}

@@ -319,15 +319,6 @@ func (s section) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// openSection opens key's bytes as an io.ReadSeeker (for http.ServeContent).
-func (s *fsStore) openSection(key string) (section, Object, error) {
-	f, obj, err := s.open(key)
-	if err != nil {
-		return section{}, Object{}, err
-	}
-	return section{io.NewSectionReader(f, headerSize, obj.Size), f}, obj, nil
-}
-
 func (s *fsStore) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, Object{}, err

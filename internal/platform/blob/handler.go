@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,12 +121,12 @@ func parseSigned(req *http.Request, key []byte, now time.Time) (signedRequest, e
 }
 
 // Handler serves the filesystem backend's signed URLs under PathPrefix
-// (mount it on "/blobs/"): GET and HEAD (Range, If-None-Match and
-// If-Range against ETag = the quoted SHA-256), and PUT (the body streamed
-// into Put under the URL's constraints; 201 with the Object as JSON, then
-// Options.OnCreated). A bad, tampered or expired signature is 403, every
-// failure an RFC 9457 problem. For an S3 store it answers 404: its URLs
-// point at S3.
+// (mount it on "/blobs/"): GET and HEAD through Serve (ranges and
+// conditional requests against ETag = the quoted SHA-256), and PUT (the
+// body streamed into Put under the URL's constraints; 201 with the Object
+// as JSON, then Options.OnCreated). A bad, tampered or expired signature is
+// 403, every failure an RFC 9457 problem. For an S3 store it answers 404:
+// its URLs point at S3.
 func Handler(s Store) http.Handler {
 	fsys, ok := s.(*fsStore)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +150,7 @@ func Handler(s Store) http.Handler {
 			fsys.servePut(w, r, req)
 			return
 		}
-		fsys.serveGet(w, r, req)
+		Serve(w, r, fsys, req.Key, ServeOptions{Filename: req.Filename})
 	})
 }
 
@@ -160,41 +159,6 @@ type methodNotAllowed struct{}
 
 func (*methodNotAllowed) Error() string  { return "method not allowed" }
 func (*methodNotAllowed) GetStatus() int { return http.StatusMethodNotAllowed }
-
-func (s *fsStore) serveGet(w http.ResponseWriter, r *http.Request, req signedRequest) {
-	sec, obj, err := s.openSection(req.Key)
-	if err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
-	defer func() { _ = sec.Close() }()
-	h := w.Header()
-	h.Set("Content-Type", obj.ContentType)
-	h.Set("ETag", `"`+obj.SHA256+`"`)
-	h.Set("Cache-Control", "private, max-age=0")
-	// Uploaded content is never a page of this origin.
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	if req.Filename != "" {
-		h.Set("Content-Disposition", contentDisposition(req.Filename))
-	}
-	http.ServeContent(w, r, "", obj.Modified, sec)
-}
-
-// contentDisposition is an attachment header for name: an ASCII fallback
-// and the RFC 8187 UTF-8 form.
-func contentDisposition(name string) string {
-	if v := mime.FormatMediaType("attachment", map[string]string{"filename": name}); v != "" {
-		return v
-	}
-	ascii := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return '_'
-		}
-		return r
-	}, name)
-	return `attachment; filename="` + ascii + `"; filename*=UTF-8''` + url.PathEscape(name)
-}
 
 func (s *fsStore) servePut(w http.ResponseWriter, r *http.Request, req signedRequest) {
 	if req.Opts.MaxBytes > 0 && r.ContentLength > req.Opts.MaxBytes {

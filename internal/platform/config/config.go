@@ -6,11 +6,14 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
@@ -37,6 +40,8 @@ type Config struct {
 	Restaurants Restaurants `koanf:"restaurants" json:"restaurants"`
 	// Scheduling configures the scheduling app.
 	Scheduling Scheduling `koanf:"scheduling" json:"scheduling"`
+	// Files configures the files app.
+	Files Files `koanf:"files" json:"files"`
 	Auth       Auth       `koanf:"auth" json:"auth"`
 	CORS       CORS       `koanf:"cors" json:"cors"`
 	Events     Events     `koanf:"events" json:"events"`
@@ -110,6 +115,39 @@ type Scheduling struct {
 	// DigestWindow is the least time between two mails to one attendee;
 	// the changes of the meantime go out as one digest.
 	DigestWindow Duration `koanf:"digest_window" json:"digest_window"`
+}
+
+// Files is the files app's configuration.
+type Files struct {
+	// MaxUpload is the largest file (one version) accepted.
+	MaxUpload Size `koanf:"max_upload" json:"max_upload"`
+	// Quota is each org's storage quota (every version and trashed file
+	// counts); 0 means none.
+	Quota Size `koanf:"quota" json:"quota"`
+}
+
+// Size is a byte count written with an optional unit ("5GiB", "500MB",
+// "0") in the file, the environment, flags and `config print`.
+type Size int64
+
+// MarshalText implements encoding.TextMarshaler (IEC units, exact).
+func (s Size) MarshalText() ([]byte, error) {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	v, i := int64(s), 0
+	for v != 0 && v%1024 == 0 && i < len(units)-1 {
+		v, i = v/1024, i+1
+	}
+	return []byte(strconv.FormatInt(v, 10) + units[i]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Size) UnmarshalText(b []byte) error {
+	v, err := humanize.ParseBytes(string(b))
+	if err != nil || v > math.MaxInt64 {
+		return fmt.Errorf("not a size such as 5GiB or 500MB: %q", b)
+	}
+	*s = Size(v)
+	return nil
 }
 
 // Records is the records app's configuration.
@@ -196,6 +234,12 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	if err := k.Set("scheduling.digest_window", "1m"); err != nil {
+		return nil, err
+	}
+	if err := k.Set("files.max_upload", "5GiB"); err != nil {
+		return nil, err
+	}
+	if err := k.Set("files.quota", "0"); err != nil {
 		return nil, err
 	}
 	for key, v := range map[string]int{"messaging.max_rules": 10, "messaging.create_level": 100, "auth.argon2.time": 2, "auth.argon2.memory": 19456, "auth.argon2.threads": 1} {

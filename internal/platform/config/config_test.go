@@ -49,6 +49,29 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestSizes(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Files.MaxUpload != 5<<30 || c.Files.Quota != 0 {
+		t.Fatalf("files defaults: %+v", c.Files)
+	}
+	c, err = load(t, []string{"--files-max-upload", "500MB"}, []string{"TESSERA_FILES_QUOTA=10GiB"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Files.MaxUpload != 500_000_000 || c.Files.Quota != 10<<30 {
+		t.Fatalf("files sizes: %+v", c.Files)
+	}
+	for size, text := range map[Size]string{0: "0B", 10 << 30: "10GiB", 500_000_000: "500000000B", 1536: "1536B", 3 << 10: "3KiB"} {
+		if b, _ := size.MarshalText(); string(b) != text {
+			t.Errorf("Size(%d) = %s, want %s", size, b, text)
+		}
+	}
+}
+
 func TestPrecedence(t *testing.T) {
 	t.Parallel()
 	yaml := "addr: ':7001'\ndata_dir: /srv/file\napps: [messaging, files]\nmessaging:\n  jwt_secret: from-file\n"
@@ -140,6 +163,9 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "max attempts not a number", environ: []string{"TESSERA_JOBS_MAX_ATTEMPTS=many"}, key: "jobs.max_attempts"},
 		{name: "argon2 memory", args: []string{"--auth-argon2-memory", "64"}, key: "auth.argon2.memory"},
 		{name: "argon2 threads", environ: []string{"TESSERA_AUTH_ARGON2_THREADS=0"}, key: "auth.argon2.threads"},
+		{name: "max upload not a size", args: []string{"--files-max-upload", "big"}, key: "files.max_upload"},
+		{name: "max upload zero", environ: []string{"TESSERA_FILES_MAX_UPLOAD=0"}, key: "files.max_upload"},
+		{name: "quota negative", yaml: "files:\n  quota: -1\n", key: "files.quota"},
 		{name: "unknown file key", yaml: "adr: ':1'\n", key: "adr"},
 		{name: "issuer without audience", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      jwks_url: https://i/jwks\n      claims: {user: sub}\n", key: "auth.issuers[0]"},
 		{name: "issuer hs256", yaml: "auth:\n  issuers:\n    - name: x\n      issuer: https://i/\n      audience: a\n      key_file: k.pem\n      algorithms: [HS256]\n      claims: {user: sub}\n", key: "auth.issuers[0]"},

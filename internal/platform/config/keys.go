@@ -48,6 +48,8 @@ func Keys() []Key {
 		{Name: "restaurants.regions", Default: "NORTH,SOUTH,EAST,WEST", Help: "regions a restaurant may be in, comma list (upper case)", List: true},
 		{Name: "restaurants.time_zone", Default: "UTC", Help: "restaurants' IANA time zone (today's seatings, the weekly report's Monday 06:00)"},
 		{Name: "scheduling.digest_window", Default: "1m", Help: "least time between two mails to an event attendee; changes meanwhile go out as one digest (1s–24h)"},
+		{Name: "files.max_upload", Default: "5GiB", Help: "largest file version accepted (1B–1TiB; units B, KB, MB, GB, KiB, MiB, GiB)"},
+		{Name: "files.quota", Default: "0", Help: "storage quota of each org, every version and trashed file counted (0: none)"},
 		{Name: "restaurants.report_to", Help: "platform admins' addresses for the weekly all-restaurants report, comma list (none by default)", List: true},
 		{Name: "records.config", Help: "path of the records config.json (default: embedded)"},
 		{Name: "auth.issuers", Help: "external token issuers (YAML file only)", FileOnly: true},

@@ -68,6 +68,12 @@ func (c *Config) validate(knownApps []string) error {
 	if d := time.Duration(c.Scheduling.DigestWindow); d < time.Second || d > 24*time.Hour {
 		return errorf("scheduling.digest_window", "must be between 1s and 24h, got %s", d)
 	}
+	if c.Files.MaxUpload < 1 || c.Files.MaxUpload > 1<<40 {
+		return errorf("files.max_upload", "must be between 1B and 1TiB, got %d bytes", c.Files.MaxUpload)
+	}
+	if c.Files.Quota < 0 {
+		return errorf("files.quota", "must not be negative, got %d bytes", c.Files.Quota)
+	}
 	if err := c.Restaurants.validate(); err != nil {
 		return err
 	}

@@ -122,6 +122,13 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	if err != nil {
 		return nil, err
 	}
+	// Leftovers of interrupted blob writes; 24 h outlasts any upload, so none in progress is swept.
+	err = n.jobs.Schedule(jobs.Schedule{Name: "platform.blobs.sweep", Cron: "@hourly", Run: func(ctx context.Context) error {
+		return blobs.Sweep(ctx, 24*time.Hour)
+	}})
+	if err != nil {
+		return nil, err
+	}
 	n.edge = httpapi.New(httpapi.Options{
 		Title:       "Tessera",
 		Version:     opts.Version,

@@ -735,3 +735,16 @@ func page(limit int, cursor string) (string, int, error) {
 
 // encodeCursor makes a list cursor of a row's key (opaque to clients).
 func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+// Table is how an orgs table ("orgs_members", "orgs_groups",
+// "orgs_group_members") is named in SQL run in an app's transaction: on
+// Postgres the app's role has search_path "<app>, platform", so the name is
+// schema-qualified (migration 0002 grants the apps group role the columns
+// org_id, user_id, role, id, name and group_id, read only); SQLite has one
+// namespace.
+func Table(e store.Engine, name string) string {
+	if e == store.EnginePostgres {
+		return Schema + "." + name
+	}
+	return name
+}
