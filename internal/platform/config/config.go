@@ -41,11 +41,11 @@ type Config struct {
 	// Scheduling configures the scheduling app.
 	Scheduling Scheduling `koanf:"scheduling" json:"scheduling"`
 	// Files configures the files app.
-	Files Files `koanf:"files" json:"files"`
-	Auth       Auth       `koanf:"auth" json:"auth"`
-	CORS       CORS       `koanf:"cors" json:"cors"`
-	Events     Events     `koanf:"events" json:"events"`
-	Jobs       Jobs       `koanf:"jobs" json:"jobs"`
+	Files  Files  `koanf:"files" json:"files"`
+	Auth   Auth   `koanf:"auth" json:"auth"`
+	CORS   CORS   `koanf:"cors" json:"cors"`
+	Events Events `koanf:"events" json:"events"`
+	Jobs   Jobs   `koanf:"jobs" json:"jobs"`
 }
 
 // Events configures the event log.
