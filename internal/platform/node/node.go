@@ -295,3 +295,10 @@ func (n *Node) Close() error {
 // Identity returns the node's identity services (users, orgs, signing keys):
 // tests and the CLI mint tokens and create users with them.
 func (n *Node) Identity() *Identity { return n.id }
+
+// Jobs returns the node's job runner: tests run a schedule now
+// (RunSchedule) instead of waiting for its time.
+func (n *Node) Jobs() *jobs.Runner { return n.jobs }
+
+// Store returns the node's database: tests inspect and age rows with it.
+func (n *Node) Store() *store.Store { return n.store }
