@@ -70,9 +70,11 @@ func (s *Service) putContent(ctx context.Context, orgID, fileID string, c Conten
 		if err != nil {
 			return blob.Object{}, err
 		}
-		if left := s.opts.Quota - used; left < limit {
-			limit = max(left, 0)
+		left := s.opts.Quota - used
+		if left <= 0 && c.Size != 0 {
+			return blob.Object{}, errQuota()
 		}
+		limit = max(min(limit, left), 1) // MaxBytes 0 would mean no limit
 	}
 	body, typ, err := sniff(c.Body, c.ContentType)
 	if err != nil {
@@ -234,7 +236,7 @@ func (s *Service) AddVersion(ctx context.Context, c Caller, id string, ifMatch i
 	if err != nil {
 		return File{}, err
 	}
-	if err := checkRevision(f, ifMatch); err != nil {
+	if err := checkWritable(f, ifMatch); err != nil {
 		return File{}, err
 	}
 	if err := s.precheck(ctx, s.db, f.OrgID, in.Size); err != nil {
@@ -253,7 +255,7 @@ func (s *Service) AddVersion(ctx context.Context, c Caller, id string, ifMatch i
 		if err != nil {
 			return err
 		}
-		if err := checkRevision(cur, ifMatch); err != nil {
+		if err := checkWritable(cur, ifMatch); err != nil {
 			return err
 		}
 		if err := s.addUsage(ctx, tx, cur.OrgID, obj.Size); err != nil {
@@ -288,6 +290,15 @@ func checkRevision(f File, ifMatch int64) error {
 			Message: "the file changed since you read it (If-Match is stale): read it again"}
 	}
 	return nil
+}
+
+// checkWritable is checkRevision for changes of content, name or folder,
+// which a file in the trash takes none of.
+func checkWritable(f File, ifMatch int64) error {
+	if f.DeletedAt != nil {
+		return fault.New(fault.Conflict, "the file is in the trash: restore it first")
+	}
+	return checkRevision(f, ifMatch)
 }
 
 // oneRow checks an update changed exactly one row; none means another

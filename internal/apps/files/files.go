@@ -102,7 +102,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ifMatch int64
 		if err != nil {
 			return err
 		}
-		if err := checkRevision(cur, ifMatch); err != nil {
+		if err := checkWritable(cur, ifMatch); err != nil {
 			return err
 		}
 		prev := cur
@@ -201,26 +201,8 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string, ifMatch int64
 // quota, emits files.file.deleted (permanent) and returns the blob keys
 // to delete once tx commits.
 func (s *Service) deleteRows(ctx context.Context, tx *store.Tx, f File, actor string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT blob_key, thumbnail, size FROM files_versions WHERE file_id = ?`, f.ID)
+	keys, bytes, err := versionBlobs(ctx, tx, f.ID)
 	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	var bytes int64
-	for rows.Next() {
-		var k string
-		var thumb, size int64
-		if err := rows.Scan(&k, &thumb, &size); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		keys, bytes = append(keys, k), bytes+size
-		if thumb == 1 {
-			keys = append(keys, thumbKey(k))
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for _, t := range []string{"files_versions", "files_grants", "files_links"} {
@@ -236,4 +218,26 @@ func (s *Service) deleteRows(ctx context.Context, tx *store.Tx, f File, actor st
 		return nil, err
 	}
 	return keys, s.emit(ctx, tx, EventDeleted, f.OrgID, f.ID, change{File: &f, Permanent: true, Actor: actor})
+}
+
+// versionBlobs lists the blobs of file id's versions (thumbnails included)
+// and their bytes.
+func versionBlobs(ctx context.Context, q store.Querier, id string) (keys []string, bytes int64, err error) {
+	rows, err := q.Query(ctx, `SELECT blob_key, thumbnail, size FROM files_versions WHERE file_id = ?`, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var thumb, size int64
+		if err := rows.Scan(&k, &thumb, &size); err != nil {
+			return nil, 0, err
+		}
+		keys, bytes = append(keys, k), bytes+size
+		if thumb == 1 {
+			keys = append(keys, thumbKey(k))
+		}
+	}
+	return keys, bytes, rows.Err()
 }

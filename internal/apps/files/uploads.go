@@ -207,23 +207,9 @@ func (s *Service) uploaded(ctx context.Context, e events.Event) error {
 // object-created check; see the section's comment). Runs once across
 // nodes.
 func (s *Service) confirmUploads(ctx context.Context) error {
-	rows, err := s.db.Query(ctx, `SELECT `+uploadCols+` FROM files_uploads WHERE file_id IS NULL AND rejected IS NULL AND expires_at >= ?`,
-		micros(s.now().Add(-time.Hour)))
+	ps, err := s.pendingUploads(ctx)
 	if err != nil {
-		return store.Normalize(err)
-	}
-	var ps []pending
-	for rows.Next() {
-		p, err := scanUpload(rows)
-		if err != nil {
-			rows.Close()
-			return store.Normalize(err)
-		}
-		ps = append(ps, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return store.Normalize(err)
+		return err
 	}
 	var errs []error
 	for _, p := range ps {
@@ -242,4 +228,24 @@ func (s *Service) confirmUploads(ctx context.Context) error {
 		errs = append(errs, store.Normalize(err))
 	}
 	return errors.Join(errs...)
+}
+
+// pendingUploads lists the uploads neither completed nor refused whose URL
+// expired at most an hour ago (a slow upload's last bytes).
+func (s *Service) pendingUploads(ctx context.Context) ([]pending, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+uploadCols+` FROM files_uploads WHERE file_id IS NULL AND rejected IS NULL AND expires_at >= ?`,
+		micros(s.now().Add(-time.Hour)))
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	var ps []pending
+	for rows.Next() {
+		p, err := scanUpload(rows)
+		if err != nil {
+			return nil, store.Normalize(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, store.Normalize(rows.Err())
 }
