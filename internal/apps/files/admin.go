@@ -33,21 +33,9 @@ func (s *Service) AdminList(ctx context.Context, orgID, q string, limit int, cur
 		cond, arg := store.ContainsFold("f.name_key", nameKey(t))
 		query, args = query+` AND `+cond, append(args, arg)
 	}
-	rows, err := s.db.Query(ctx, query+` ORDER BY f.id LIMIT ?`, append(args, limit+1)...)
+	out, err := store.Collect(ctx, s.db, func(r store.Scanner) (File, error) { return scanFile(r) }, query+` ORDER BY f.id LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
-		return nil, "", store.Normalize(err)
-	}
-	defer rows.Close()
-	out := []File{}
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, "", store.Normalize(err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", store.Normalize(err)
+		return nil, "", err
 	}
 	list, next := store.TrimPage(out, limit, func(f File) string { return f.ID })
 	return list, next, nil

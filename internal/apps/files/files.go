@@ -19,23 +19,16 @@ func (s *Service) Versions(ctx context.Context, c Caller, id string) ([]Version,
 	if _, err := s.load(ctx, s.db, c, id, Read); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT version, size, sha256, content_type, created_by, created_at FROM files_versions
+	return store.Collect(ctx, s.db, scanVersion, `SELECT version, size, sha256, content_type, created_by, created_at FROM files_versions
 		WHERE file_id = ? ORDER BY version DESC`, id)
-	if err != nil {
-		return nil, store.Normalize(err)
-	}
-	defer rows.Close()
-	out := []Version{}
-	for rows.Next() {
-		var v Version
-		var at int64
-		if err := rows.Scan(&v.Version, &v.Size, &v.SHA256, &v.ContentType, &v.CreatedBy, &at); err != nil {
-			return nil, store.Normalize(err)
-		}
-		v.CreatedAt = fromMicros(at)
-		out = append(out, v)
-	}
-	return out, store.Normalize(rows.Err())
+}
+
+func scanVersion(r store.Scanner) (Version, error) {
+	var v Version
+	var at int64
+	err := r.Scan(&v.Version, &v.Size, &v.SHA256, &v.ContentType, &v.CreatedBy, &at)
+	v.CreatedAt = fromMicros(at)
+	return v, err
 }
 
 // Stored is a version's bytes as the blob store has them.
@@ -223,21 +216,20 @@ func (s *Service) deleteRows(ctx context.Context, tx *store.Tx, f File, actor st
 // versionBlobs lists the blobs of file id's versions (thumbnails included)
 // and their bytes.
 func versionBlobs(ctx context.Context, q store.Querier, id string) (keys []string, bytes int64, err error) {
-	rows, err := q.Query(ctx, `SELECT blob_key, thumbnail, size FROM files_versions WHERE file_id = ?`, id)
-	if err != nil {
-		return nil, 0, err
+	type row struct {
+		key   string
+		thumb bool
+		size  int64
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var thumb, size int64
-		if err := rows.Scan(&k, &thumb, &size); err != nil {
-			return nil, 0, err
-		}
-		keys, bytes = append(keys, k), bytes+size
-		if thumb == 1 {
-			keys = append(keys, thumbKey(k))
+	rows, err := store.Collect(ctx, q, func(r store.Scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.key, &x.thumb, &x.size)
+	}, `SELECT blob_key, thumbnail, size FROM files_versions WHERE file_id = ?`, id)
+	for _, x := range rows {
+		keys, bytes = append(keys, x.key), bytes+x.size
+		if x.thumb {
+			keys = append(keys, thumbKey(x.key))
 		}
 	}
-	return keys, bytes, rows.Err()
+	return keys, bytes, err
 }

@@ -13,7 +13,7 @@ import (
 
 const grantCols = `file_id, principal_type, principal_id, access, created_by, created_at, updated_at`
 
-func scanGrant(r scanner) (Grant, error) {
+func scanGrant(r store.Scanner) (Grant, error) {
 	var g Grant
 	var a Access
 	var created, updated int64
@@ -29,20 +29,7 @@ func (s *Service) Grants(ctx context.Context, c Caller, id string) ([]Grant, err
 	if _, err := s.load(ctx, s.db, c, id, Manage); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+grantCols+` FROM files_grants WHERE file_id = ? ORDER BY principal_type, principal_id`, id)
-	if err != nil {
-		return nil, store.Normalize(err)
-	}
-	defer rows.Close()
-	out := []Grant{}
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, store.Normalize(err)
-		}
-		out = append(out, g)
-	}
-	return out, store.Normalize(rows.Err())
+	return store.Collect(ctx, s.db, scanGrant, `SELECT `+grantCols+` FROM files_grants WHERE file_id = ? ORDER BY principal_type, principal_id`, id)
 }
 
 // PutGrant gives principal (typ, pid) access to file id (manage): a new

@@ -181,20 +181,7 @@ func (s *Service) mailShare(ctx context.Context, e events.Event) error {
 
 // userIDs runs a query of user ids.
 func (s *Service) userIDs(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, store.Normalize(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, store.Normalize(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, store.Normalize(rows.Err())
+	return store.Collect(ctx, s.db, store.ScanOne[string], q, args...)
 }
 
 // purgeTrash deletes for good the files trashed more than TrashDays ago,

@@ -35,7 +35,7 @@ type LinkInput struct {
 
 const linkCols = `id, file_id, password_hash, expires_at, created_by, created_at`
 
-func scanLink(r scanner) (Link, string, error) {
+func scanLink(r store.Scanner) (Link, string, error) {
 	var l Link
 	var hash sql.NullString
 	var expires sql.NullInt64
@@ -105,20 +105,10 @@ func (s *Service) Links(ctx context.Context, c Caller, id string) ([]Link, error
 	if _, err := s.load(ctx, s.db, c, id, Manage); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+linkCols+` FROM files_links WHERE file_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, store.Normalize(err)
-	}
-	defer rows.Close()
-	out := []Link{}
-	for rows.Next() {
-		l, _, err := scanLink(rows)
-		if err != nil {
-			return nil, store.Normalize(err)
-		}
-		out = append(out, l)
-	}
-	return out, store.Normalize(rows.Err())
+	return store.Collect(ctx, s.db, func(r store.Scanner) (Link, error) {
+		l, _, err := scanLink(r)
+		return l, err
+	}, `SELECT `+linkCols+` FROM files_links WHERE file_id = ? ORDER BY id`, id)
 }
 
 // DeleteLink deletes link linkID of file id (manage); it stops working at

@@ -71,24 +71,15 @@ func (s *Service) List(ctx context.Context, c Caller, in ListQuery) ([]File, str
 		conds, args = append(conds, `(f.folder, f.name_key, f.id) > (?, ?, ?)`), append(args, folder, key, id)
 	}
 	conds, args = append(conds, s.access+` >= ?`), append(append(args, accessArgs(c.UserID)...), need)
-	rows, err := s.db.Query(ctx, `SELECT `+fileCols+`, `+s.access+` FROM files_files f WHERE `+strings.Join(conds, ` AND `)+`
+	out, err := store.Collect(ctx, s.db, func(r store.Scanner) (File, error) {
+		var a Access
+		f, err := scanFile(r, &a)
+		f.Access = a.String()
+		return f, err
+	}, `SELECT `+fileCols+`, `+s.access+` FROM files_files f WHERE `+strings.Join(conds, ` AND `)+`
 		ORDER BY f.folder, f.name_key, f.id LIMIT ?`, append(append(accessArgs(c.UserID), args...), in.Limit+1)...)
 	if err != nil {
-		return nil, "", store.Normalize(err)
-	}
-	defer rows.Close()
-	out := []File{}
-	for rows.Next() {
-		var a Access
-		f, err := scanFile(rows, &a)
-		if err != nil {
-			return nil, "", store.Normalize(err)
-		}
-		f.Access = a.String()
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", store.Normalize(err)
+		return nil, "", err
 	}
 	items, next := store.TrimPage(out, in.Limit, func(f File) string { return makeCursor(f.Folder, nameKey(f.Name), f.ID) })
 	return items, next, nil

@@ -93,10 +93,8 @@ const fileCols = `f.id, f.org_id, f.owner_id, f.name, f.folder, f.size, f.conten
 	f.created_at, f.updated_at, f.deleted_at,
 	COALESCE((SELECT v.thumbnail FROM files_versions v WHERE v.file_id = f.id AND v.version = f.version), 0)`
 
-type scanner interface{ Scan(...any) error }
-
 // scanFile reads a row of fileCols, then extra columns into extra.
-func scanFile(r scanner, extra ...any) (File, error) {
+func scanFile(r store.Scanner, extra ...any) (File, error) {
 	var f File
 	var created, updated int64
 	var deleted sql.NullInt64

@@ -45,7 +45,7 @@ type pending struct {
 
 const uploadCols = `id, org_id, user_id, name, folder, size, content_type, sha256, blob_key, file_id, rejected, expires_at`
 
-func scanUpload(r scanner) (pending, error) {
+func scanUpload(r store.Scanner) (pending, error) {
 	var p pending
 	var expires int64
 	err := r.Scan(&p.id, &p.orgID, &p.userID, &p.name, &p.folder, &p.size, &p.contentType, &p.sha256, &p.key, &p.fileID, &p.rejected, &expires)
@@ -233,19 +233,6 @@ func (s *Service) confirmUploads(ctx context.Context) error {
 // pendingUploads lists the uploads neither completed nor refused whose URL
 // expired at most an hour ago (a slow upload's last bytes).
 func (s *Service) pendingUploads(ctx context.Context) ([]pending, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+uploadCols+` FROM files_uploads WHERE file_id IS NULL AND rejected IS NULL AND expires_at >= ?`,
+	return store.Collect(ctx, s.db, scanUpload, `SELECT `+uploadCols+` FROM files_uploads WHERE file_id IS NULL AND rejected IS NULL AND expires_at >= ?`,
 		micros(s.now().Add(-time.Hour)))
-	if err != nil {
-		return nil, store.Normalize(err)
-	}
-	defer rows.Close()
-	var ps []pending
-	for rows.Next() {
-		p, err := scanUpload(rows)
-		if err != nil {
-			return nil, store.Normalize(err)
-		}
-		ps = append(ps, p)
-	}
-	return ps, store.Normalize(rows.Err())
 }
