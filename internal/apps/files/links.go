@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // expires or is deleted, with an optional password. Only the token's
 // SHA-256 and the password's argon2id hash are stored.
 const (
-	// LinkPath is where links are served: LinkPath + token.
+	// LinkPath is where links are served: LinkPath + token + "/content".
 	LinkPath = "/" + appName + "/links/"
 	// MaxLinkPassword bounds a link password, in bytes.
 	MaxLinkPassword = 256
@@ -71,7 +72,7 @@ func (s *Service) CreateLink(ctx context.Context, c Caller, id string, in LinkIn
 		return Link{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	l := Link{ID: newID(), FileID: id, URL: strings.TrimSuffix(s.opts.PublicURL, "/") + LinkPath + token, Password: hash.Valid,
+	l := Link{ID: newID(), FileID: id, URL: strings.TrimSuffix(s.opts.PublicURL, "/") + LinkPath + token + "/content", Password: hash.Valid,
 		CreatedBy: c.UserID, CreatedAt: now}
 	var expires sql.NullInt64
 	if in.ExpiresAt != nil {
@@ -134,9 +135,21 @@ func (s *Service) DeleteLink(ctx context.Context, c Caller, id, linkID string) e
 	})
 }
 
-// errLinkPassword asks for the link's password (401 with a Basic
-// challenge at the HTTP edge).
-var errLinkPassword = fault.New(fault.Unauthorized, "this link needs its password (?password= or HTTP Basic)")
+// errLinkPassword asks for the link's password: 401 with a Basic
+// challenge, so a browser prompts for it.
+var errLinkPassword error = &linkPasswordError{fault.New(fault.Unauthorized, "this link needs its password (?password= or HTTP Basic)")}
+
+// linkPasswordError is a fault with its WWW-Authenticate challenge (a
+// huma.HeadersError: httpapi.WriteProblem sets the header).
+type linkPasswordError struct{ f *fault.Error }
+
+func (e *linkPasswordError) Error() string { return e.f.Error() }
+func (e *linkPasswordError) Unwrap() error { return e.f }
+
+// GetHeaders implements huma.HeadersError.
+func (e *linkPasswordError) GetHeaders() http.Header {
+	return http.Header{"Www-Authenticate": {`Basic realm="file link", charset="UTF-8"`}}
+}
 
 // OpenLink is a public link's target: the current version of its file,
 // when the link exists, has not expired, its file is not in the trash,
