@@ -21,6 +21,9 @@ type Content struct {
 	ContentType string
 	// SHA256 is the expected digest (lowercase hex); "" for none.
 	SHA256 string
+	// In is where the name and folder came from: "header" (X-File-Name,
+	// X-Folder) or "body" (multipart fields); errors name it.
+	In string
 	// Check, when set, runs after the bytes are stored and before they are
 	// committed (a multipart body checks it has no second file); an error
 	// stores nothing.
@@ -112,9 +115,12 @@ func thumbKey(versionKey string) string { return versionKey + thumbSuffix }
 const (
 	// blobPrefix holds every blob of the app.
 	blobPrefix = appName + "/"
-	// uploadPrefix holds direct uploads: files/uploads/<upload id>.
+	// uploadPrefix holds direct uploads as their signed URLs write them:
+	// files/uploads/<upload id>.
 	uploadPrefix = blobPrefix + "uploads/"
-	thumbSuffix  = ".thumb.jpg"
+	// uploadedPrefix holds them once checked: files/uploaded/<upload id>.
+	uploadedPrefix = blobPrefix + "uploaded/"
+	thumbSuffix    = ".thumb.jpg"
 )
 
 // dropBlobs deletes blobs no committed row names (after a rollback, or
@@ -162,11 +168,15 @@ func (s *Service) addUsage(ctx context.Context, tx *store.Tx, orgID string, delt
 
 // Create stores c as a new file named name in folder of c's org.
 func (s *Service) Create(ctx context.Context, c Caller, name, folder string, in Content) (File, error) {
-	name, err := CleanName("header.X-File-Name", name)
+	nameAt, folderAt := "header.X-File-Name", "header.X-Folder"
+	if in.In == "body" {
+		nameAt, folderAt = "body.name", "body.folder"
+	}
+	name, err := CleanName(nameAt, name)
 	if err != nil {
 		return File{}, err
 	}
-	if folder, err = CleanFolder("header.X-Folder", folder); err != nil {
+	if folder, err = CleanFolder(folderAt, folder); err != nil {
 		return File{}, err
 	}
 	if err := s.requireMember(ctx, s.db, c); err != nil {
@@ -225,7 +235,7 @@ func (s *Service) commitNewTx(ctx context.Context, tx *store.Tx, c Caller, id, n
 func (s *Service) insertVersion(ctx context.Context, tx *store.Tx, fileID string, n int64, by string, obj blob.Object, now time.Time) (Version, error) {
 	_, err := tx.Exec(ctx, `INSERT INTO files_versions (file_id, version, size, sha256, content_type, blob_key, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, fileID, n, obj.Size, obj.SHA256, obj.ContentType, obj.Key, by, micros(now))
-	return Version{Version: n, Size: obj.Size, SHA256: obj.SHA256, ContentType: obj.ContentType, CreatedBy: by, CreatedAt: now}, err
+	return Version{FileID: fileID, Version: n, Size: obj.Size, SHA256: obj.SHA256, ContentType: obj.ContentType, CreatedBy: by, CreatedAt: now}, err
 }
 
 // AddVersion stores c as the next version of file id. With ifMatch > 0 the

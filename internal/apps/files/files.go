@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -14,19 +15,33 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (File, error) {
 	return s.load(ctx, s.db, c, id, Read)
 }
 
-// Versions lists file id's versions, newest first (read).
-func (s *Service) Versions(ctx context.Context, c Caller, id string) ([]Version, error) {
-	if _, err := s.load(ctx, s.db, c, id, Read); err != nil {
-		return nil, err
+// Versions pages through file id's versions, newest first (read): limit
+// of them, before the version cursor names ("" for the newest).
+func (s *Service) Versions(ctx context.Context, c Caller, id string, limit int, cursor string) ([]Version, string, error) {
+	cond, args := ``, []any{id}
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 32)
+		if err != nil || n < 1 {
+			return nil, "", fault.WithFields("invalid cursor", fault.FieldError{Location: "query.cursor", Message: "not a cursor of this list", Value: cursor})
+		}
+		cond, args = ` AND version < ?`, append(args, n)
 	}
-	return store.Collect(ctx, s.db, scanVersion, `SELECT version, size, sha256, content_type, created_by, created_at FROM files_versions
-		WHERE file_id = ? ORDER BY version DESC`, id)
+	if _, err := s.load(ctx, s.db, c, id, Read); err != nil {
+		return nil, "", err
+	}
+	vs, err := store.Collect(ctx, s.db, scanVersion, `SELECT file_id, version, size, sha256, content_type, created_by, created_at
+		FROM files_versions WHERE file_id = ?`+cond+` ORDER BY version DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	vs, next := store.TrimPage(vs, limit, func(v Version) string { return strconv.FormatInt(v.Version, 10) })
+	return vs, next, nil
 }
 
 func scanVersion(r store.Scanner) (Version, error) {
 	var v Version
 	var at int64
-	err := r.Scan(&v.Version, &v.Size, &v.SHA256, &v.ContentType, &v.CreatedBy, &at)
+	err := r.Scan(&v.FileID, &v.Version, &v.Size, &v.SHA256, &v.ContentType, &v.CreatedBy, &at)
 	v.CreatedAt = fromMicros(at)
 	return v, err
 }
@@ -53,7 +68,7 @@ func (s *Service) stored(ctx context.Context, f File, n int64) (Stored, error) {
 	if n == 0 {
 		n = f.Version
 	}
-	st := Stored{File: f}
+	st := Stored{File: f, Version: Version{FileID: f.ID}}
 	var at, thumb int64
 	err := s.db.QueryRow(ctx, `SELECT version, size, sha256, content_type, created_by, created_at, blob_key, thumbnail
 		FROM files_versions WHERE file_id = ? AND version = ?`, f.ID, n).
@@ -116,7 +131,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ifMatch int64
 			return err
 		}
 		f = cur
-		return s.emit(ctx, tx, EventRenamed, cur.OrgID, id, change{File: &cur, Previous: &File{Name: prev.Name, Folder: prev.Folder}, Actor: c.actor()})
+		return s.emit(ctx, tx, EventRenamed, cur.OrgID, id, change{File: &cur, Previous: &place{Name: prev.Name, Folder: prev.Folder}, Actor: c.actor()})
 	})
 	return f, err
 }

@@ -35,6 +35,9 @@ const (
 	// made of.
 	thumbMaxBytes  = 50 << 20
 	thumbMaxPixels = 40_000_000
+	// ConsolePath + a file id is the web console's page of the file, the
+	// link in share mails.
+	ConsolePath = "/#/files/"
 	// mailChunk is how many share mails one transaction queues.
 	mailChunk = 200
 )
@@ -146,7 +149,7 @@ func (s *Service) mailShare(ctx context.Context, e events.Event) error {
 		}
 	}
 	content, err := s.mails.Render("shared", shareMail{Sharer: sharer, Name: c.File.Name, With: with, Access: g.Access,
-		URL: strings.TrimSuffix(s.opts.PublicURL, "/") + "/files/" + c.File.ID})
+		URL: strings.TrimSuffix(s.opts.PublicURL, "/") + ConsolePath + c.File.ID})
 	if err != nil {
 		return err
 	}
@@ -252,7 +255,7 @@ func (s *Service) sweepBatch(ctx context.Context, batch []string) (int, error) {
 	}
 	list, args := store.In(base)
 	named := map[string]bool{}
-	for _, q := range []string{`SELECT blob_key FROM files_versions WHERE blob_key IN ` + list, `SELECT blob_key FROM files_uploads WHERE blob_key IN ` + list} {
+	for _, q := range []string{`SELECT blob_key FROM files_versions WHERE blob_key IN (` + list + `)`, `SELECT blob_key FROM files_uploads WHERE blob_key IN (` + list + `)`} {
 		keys, err := s.userIDs(ctx, q, args...)
 		if err != nil {
 			return 0, err

@@ -103,6 +103,12 @@ type listInput struct {
 	Cursor       string `query:"cursor" maxLength:"8192" doc:"The next_cursor of the previous page."`
 }
 
+type versionsInput struct {
+	ID     string `path:"id" doc:"The file's id."`
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor string `query:"cursor" maxLength:"20" doc:"The next_cursor of the previous page."`
+}
+
 type downloadInput struct {
 	ID      string `path:"id" doc:"The file's id."`
 	Version int64  `query:"version" minimum:"0" doc:"A version number; default the current one."`
@@ -313,12 +319,14 @@ func (s *Service) registerREST(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
+			// The URL expires at a whole second no later than this.
+			expires := time.Now().UTC().Truncate(time.Second).Add(SignedURLTTL)
 			u, err := s.blobs.SignedGetURL(st.Key, SignedURLTTL, st.File.Name)
 			if err != nil {
 				return nil, err
 			}
 			o := &urlOutput{}
-			o.Body.URL, o.Body.ExpiresAt = u, time.Now().Add(SignedURLTTL).UTC()
+			o.Body.URL, o.Body.ExpiresAt = u, expires
 			return o, nil
 		}))
 
@@ -360,9 +368,13 @@ func (s *Service) registerREST(api huma.API) {
 			return fileOut(f, false), nil
 		}))
 
-	huma.Register(api, op("versions", http.MethodGet, "/{id}/versions", "List a file's versions", "Read access; newest first."),
-		as(func(ctx context.Context, c Caller, in *idInput) (*itemsOutput[Version], error) {
-			return items(s.Versions(ctx, c, in.ID))
+	huma.Register(api, op("versions", http.MethodGet, "/{id}/versions", "List a file's versions", "Read access; newest first, a page at a time."),
+		as(func(ctx context.Context, c Caller, in *versionsInput) (*httpapi.ListOutput[Version], error) {
+			list, next, err := s.Versions(ctx, c, in.ID, in.Limit, in.Cursor)
+			if err != nil {
+				return nil, err
+			}
+			return httpapi.Page(list, next), nil
 		}))
 
 	huma.Register(api, op("grants", http.MethodGet, "/{id}/grants", "List a file's grants", "Manage access."),
@@ -558,7 +570,7 @@ func (s *Service) createFrom(ctx context.Context, c Caller, in *createInput) (Fi
 			}
 			return nil
 		}
-		return s.Create(ctx, c, name, folder, Content{Body: part, Size: -1, ContentType: part.Header.Get("Content-Type"), SHA256: digest, Check: check})
+		return s.Create(ctx, c, name, folder, Content{Body: part, Size: -1, ContentType: part.Header.Get("Content-Type"), SHA256: digest, In: "body", Check: check})
 	}
 }
 

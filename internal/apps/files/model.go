@@ -69,6 +69,7 @@ type File struct {
 
 // Version is one immutable version of a file's content.
 type Version struct {
+	FileID      string    `json:"file_id"`
 	Version     int64     `json:"version"`
 	Size        int64     `json:"size"`
 	SHA256      string    `json:"sha256"`

@@ -200,7 +200,7 @@ func (s *Service) isMember(ctx context.Context, q store.Querier, orgID, userID s
 func (s *Service) requireMember(ctx context.Context, q store.Querier, c Caller) error {
 	if c.OrgID == "" {
 		return fault.WithFields("no organization chosen",
-			fault.FieldError{Location: "header." + authz.OrgHeader, Message: "choose the org to upload to"})
+			fault.FieldError{Location: "header." + authz.OrgHeader, Message: "choose the org (X-Org-ID, or your token's org)"})
 	}
 	_, ok, err := s.isMember(ctx, q, c.OrgID, c.UserID)
 	if err == nil && !ok {
@@ -230,11 +230,17 @@ type change struct {
 	Version   *Version  `json:"version,omitempty"`
 	Grant     *Grant    `json:"grant,omitempty"`
 	Link      *Link     `json:"link,omitempty"`
-	Previous  *File     `json:"previous,omitempty"` // renames: the name and folder before
+	Previous  *place    `json:"previous,omitempty"` // renames: the name and folder before
 	Permanent bool      `json:"permanent,omitempty"`
 	Direct    bool      `json:"direct,omitempty"` // uploads: through a signed URL
 	Settings  *Settings `json:"settings,omitempty"`
 	Actor     string    `json:"actor"`
+}
+
+// place is where a file was before a rename or move.
+type place struct {
+	Name   string `json:"name"`
+	Folder string `json:"folder"`
 }
 
 func (s *Service) emit(ctx context.Context, tx *store.Tx, typ, orgID, subject string, c change) error {

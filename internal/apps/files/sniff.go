@@ -37,7 +37,8 @@ func chooseType(declared string, detected *mimetype.MIME) string {
 		return detected.String()
 	}
 	keep := mime.FormatMediaType(base, params)
-	if keep == "" {
+	if keep == "" || base == "application/x-www-form-urlencoded" || strings.HasPrefix(base, "multipart/") {
+		// Not a file's type: what HTML forms and curl -d declare.
 		return detected.String()
 	}
 	for m := detected; m != nil; m = m.Parent() {

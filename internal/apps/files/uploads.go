@@ -116,24 +116,8 @@ func (s *Service) finish(ctx context.Context, p pending) (string, error) {
 	case p.rejected.Valid:
 		return "", fault.New(fault.Invalid, "the upload was refused: %s", p.rejected.String)
 	}
-	obj, err := s.blobs.Confirm(ctx, p.key, blob.PutOptions{MaxBytes: max(p.size, 1), SHA256: p.sha256})
-	switch fault.CodeOf(err) {
-	case fault.Internal:
-		if err != nil {
-			return "", err
-		}
-	case fault.NotFound:
-		return "", fault.New(fault.Conflict, "nothing was uploaded yet: PUT the bytes to the upload's url first")
-	case fault.TooLarge, fault.Invalid: // Confirm deleted the object
-		return "", s.reject(ctx, p, fault.As(err).Message)
-	default:
-		return "", err
-	}
-	if obj.Size != p.size {
-		s.dropBlobs(ctx, p.key)
-		return "", s.reject(ctx, p, "the upload has "+itoa(obj.Size)+" bytes, not the "+itoa(p.size)+" announced")
-	}
-	if obj.ContentType, err = s.sniffStored(ctx, p.key, p.contentType); err != nil {
+	obj, err := s.settle(ctx, p)
+	if err != nil {
 		return "", err
 	}
 	c := Caller{UserID: p.userID, OrgID: p.orgID}
@@ -164,12 +148,56 @@ func (s *Service) finish(ctx context.Context, p pending) (string, error) {
 	return done, err
 }
 
+// settle checks upload p's object (size as announced, SHA-256 when given)
+// and moves it to p's final key, which no signed URL names: once settled,
+// its bytes cannot change. A finish that finds the object moved already
+// (another finish, or a crash after the move) continues from the final
+// key, so concurrent finishes end on the same object.
+func (s *Service) settle(ctx context.Context, p pending) (blob.Object, error) {
+	final := finalKey(p)
+	_, err := s.blobs.Confirm(ctx, p.key, blob.PutOptions{MaxBytes: max(p.size, 1), SHA256: p.sha256})
+	switch fault.CodeOf(err) {
+	case fault.Internal:
+		if err != nil {
+			return blob.Object{}, err
+		}
+	case fault.NotFound:
+		obj, err := s.blobs.Stat(ctx, final)
+		if fault.CodeOf(err) == fault.NotFound {
+			return blob.Object{}, fault.New(fault.Conflict, "nothing was uploaded yet: PUT the bytes to the upload's url first")
+		}
+		if err == nil {
+			obj.ContentType, err = s.sniffStored(ctx, final, p.contentType)
+		}
+		return obj, err
+	case fault.TooLarge, fault.Invalid: // Confirm deleted the object
+		return blob.Object{}, s.reject(ctx, p, fault.As(err).Message)
+	default:
+		return blob.Object{}, err
+	}
+	obj, err := s.blobs.Move(ctx, p.key, final)
+	if fault.CodeOf(err) == fault.NotFound {
+		return s.settle(ctx, p) // another finish moved it meanwhile
+	}
+	if err != nil {
+		return blob.Object{}, err
+	}
+	if obj.Size != p.size {
+		return blob.Object{}, s.reject(ctx, p, "the upload has "+itoa(obj.Size)+" bytes, not the "+itoa(p.size)+" announced")
+	}
+	obj.ContentType, err = s.sniffStored(ctx, final, p.contentType)
+	return obj, err
+}
+
+// finalKey is where upload p's bytes rest once settled.
+func finalKey(p pending) string { return uploadedPrefix + p.id }
+
 // reject marks upload p refused for reason and deletes its object.
 func (s *Service) reject(ctx context.Context, p pending, reason string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE files_uploads SET rejected = ? WHERE id = ? AND file_id IS NULL`, reason, p.id); err != nil {
 		return store.Normalize(err)
 	}
-	s.dropBlobs(ctx, p.key)
+	s.dropBlobs(ctx, p.key, finalKey(p))
 	return fault.New(fault.Invalid, "the upload was refused: %s", reason)
 }
 

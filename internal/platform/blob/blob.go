@@ -41,7 +41,7 @@
 // HMAC-SHA256 and Handler serves them. Object-created notification: a signed
 // PUT served by Handler calls Options.OnCreated; S3 cannot call back, so the
 // app calls Store.Confirm after the client reports the upload (or from a job
-// scheduled at the URL's expiry), which verifies the object and calls
+// that looks for pending uploads' objects), which verifies the object and calls
 // OnCreated. OnCreated is an at-least-once notice: consumers must be
 // idempotent (a key and its SHA-256 identify the object).
 package blob
@@ -73,6 +73,12 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Object, error)
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Move gives the object at from the key to instead, keeping its bytes
+	// and metadata (a rename on the filesystem, a server-side copy then a
+	// delete on S3); an object at to is replaced. A missing from is
+	// fault.NotFound. Apps move a direct upload to a key no signed URL
+	// names, so the bytes can no longer change under it.
+	Move(ctx context.Context, from, to string) (Object, error)
 	// List calls fn for every object whose key starts with prefix, in no
 	// promised order; an error from fn stops it and is returned. Key, Size
 	// and Modified are always set; SHA256 and ContentType may be empty on S3

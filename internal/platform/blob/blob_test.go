@@ -693,3 +693,38 @@ func TestLargePutKeepsMemoryFlat(t *testing.T) {
 		})
 	}
 }
+
+// TestMove gives an object another key, bytes and metadata kept, on both
+// backends; the old key is gone, a missing source is not found, and a
+// move onto itself changes nothing.
+func TestMove(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, h *harness) {
+		s, ctx := h.store, t.Context()
+		data := genBytes(3<<20, 7)
+		put, err := s.Put(ctx, "m/up/1", bytes.NewReader(data), PutOptions{ContentType: "image/png"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s, "m/final", []byte("replaced"), PutOptions{})
+		moved, err := s.Move(ctx, "m/up/1", "m/final")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved.Key != "m/final" || moved.Size != put.Size || moved.SHA256 != put.SHA256 || moved.ContentType != "image/png" {
+			t.Fatalf("moved %+v, put %+v", moved, put)
+		}
+		if b, _ := mustRead(t, s, "m/final", nil); !bytes.Equal(b, data) {
+			t.Fatal("moved bytes differ")
+		}
+		wantAbsent(t, s, "m/up/1")
+		_, err = s.Move(ctx, "m/up/1", "m/other")
+		wantCode(t, err, fault.NotFound)
+		if o, err := s.Move(ctx, "m/final", "m/final"); err != nil || o.SHA256 != put.SHA256 {
+			t.Fatalf("move onto itself: %+v %v", o, err)
+		}
+		_, err = s.Move(ctx, "m/final", "../x")
+		wantCode(t, err, fault.Invalid)
+		wantNoLeftovers(t, h)
+	})
+}

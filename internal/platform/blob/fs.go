@@ -204,6 +204,16 @@ func (s *fsStore) mkdirs(dir string) ([]string, error) {
 	return parents, nil
 }
 
+// removeEmptyDirs removes dir and its parents under s.objects while they
+// are empty (what a removed key left); a non-empty one stops it.
+func (s *fsStore) removeEmptyDirs(dir string) {
+	for d := dir; d != s.objects && len(d) > len(s.objects); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir) // #nosec G304 -- a directory under the store's root
 	if err != nil {
@@ -347,6 +357,36 @@ func (s *fsStore) Stat(ctx context.Context, key string) (Object, error) {
 	return obj, nil
 }
 
+func (s *fsStore) Move(ctx context.Context, from, to string) (Object, error) {
+	if err := checkKey(from); err != nil {
+		return Object{}, err
+	}
+	if err := checkKey(to); err != nil {
+		return Object{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Object{}, err
+	}
+	if from == to {
+		return s.Stat(ctx, to)
+	}
+	src := s.path(from)
+	if fi, err := os.Lstat(src); err != nil || fi.IsDir() {
+		return Object{}, fault.New(fault.NotFound, "blob %q not found", from)
+	}
+	if err := s.publish(src, to); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Object{}, fault.New(fault.NotFound, "blob %q not found", from)
+		}
+		return Object{}, err
+	}
+	if err := syncDir(filepath.Dir(src)); err != nil {
+		return Object{}, fmt.Errorf("blob: sync dir: %w", err)
+	}
+	s.removeEmptyDirs(filepath.Dir(src))
+	return s.Stat(ctx, to)
+}
+
 func (s *fsStore) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -367,12 +407,7 @@ func (s *fsStore) Delete(ctx context.Context, key string) error {
 			return fmt.Errorf("blob: sync dir: %w", err)
 		}
 	}
-	// Remove the directories the key emptied; a non-empty one stops it.
-	for d := filepath.Dir(p); d != s.objects && len(d) > len(s.objects); d = filepath.Dir(d) {
-		if os.Remove(d) != nil {
-			break
-		}
-	}
+	s.removeEmptyDirs(filepath.Dir(p))
 	return nil
 }
 

@@ -138,7 +138,7 @@ func Handler(s Store) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodPut:
 		default:
 			w.Header().Set("Allow", "GET, HEAD, PUT")
-			httpapi.WriteProblem(w, r, &methodNotAllowed{})
+			httpapi.WriteProblem(w, r, errMethodNotAllowed)
 			return
 		}
 		req, err := parseSigned(r, fsys.opts.SigningKey, time.Now())
@@ -154,11 +154,17 @@ func Handler(s Store) http.Handler {
 	})
 }
 
-// methodNotAllowed is a 405 for WriteProblem (fault has no such code).
-type methodNotAllowed struct{}
+// statusError is a problem of a status fault has no code for (405, 416),
+// for WriteProblem.
+type statusError struct {
+	status int
+	msg    string
+}
 
-func (*methodNotAllowed) Error() string  { return "method not allowed" }
-func (*methodNotAllowed) GetStatus() int { return http.StatusMethodNotAllowed }
+func (e *statusError) Error() string  { return e.msg }
+func (e *statusError) GetStatus() int { return e.status }
+
+var errMethodNotAllowed = &statusError{http.StatusMethodNotAllowed, "method not allowed"}
 
 func (s *fsStore) servePut(w http.ResponseWriter, r *http.Request, req signedRequest) {
 	if req.Opts.MaxBytes > 0 && r.ContentLength > req.Opts.MaxBytes {

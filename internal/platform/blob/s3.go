@@ -257,6 +257,26 @@ func (s *s3Store) statInfo(ctx context.Context, key string) (Object, minio.Objec
 	return objectOf(key, info), info, nil
 }
 
+func (s *s3Store) Move(ctx context.Context, from, to string) (Object, error) {
+	if err := checkKey(to); err != nil {
+		return Object{}, err
+	}
+	if from == to {
+		return s.Stat(ctx, to)
+	}
+	obj, info, err := s.statInfo(ctx, from)
+	if err != nil {
+		return Object{}, err
+	}
+	if _, err := s.copyWithMeta(ctx, from, info.ETag, obj.Size, to, obj.SHA256, obj.ContentType); err != nil {
+		return Object{}, s3Err(ctx, err, to)
+	}
+	if err := s.Delete(ctx, from); err != nil {
+		return Object{}, err
+	}
+	return s.Stat(ctx, to)
+}
+
 func (s *s3Store) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err

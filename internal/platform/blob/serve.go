@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +50,7 @@ type ServeOptions struct {
 func Serve(w http.ResponseWriter, r *http.Request, s Store, key string, opts ServeOptions) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		httpapi.WriteProblem(w, r, &methodNotAllowed{})
+		httpapi.WriteProblem(w, r, errMethodNotAllowed)
 		return
 	}
 	obj, err := s.Stat(r.Context(), key)
@@ -75,6 +76,13 @@ func Serve(w http.ResponseWriter, r *http.Request, s Store, key string, opts Ser
 			w.Header().Del(k)
 		}
 		httpapi.WriteProblem(w, r, err)
+		return
+	}
+	if hw.status >= http.StatusBadRequest && !hw.committed {
+		// ServeContent's own refusals (416 with Content-Range: bytes */size,
+		// 412) as problems, like every other failure.
+		w.Header().Del("Content-Length")
+		httpapi.WriteProblem(w, r, &statusError{hw.status, hw.refusal(r)})
 		return
 	}
 	hw.commit()
@@ -128,8 +136,22 @@ func (w *heldResponse) WriteHeader(code int) {
 }
 
 func (w *heldResponse) Write(p []byte) (int, error) {
+	if w.status >= http.StatusBadRequest {
+		return len(p), nil // ServeContent's text for a refusal: replaced by a problem
+	}
 	w.commit()
 	return w.ResponseWriter.Write(p)
+}
+
+// refusal explains a refusal of ServeContent's.
+func (w *heldResponse) refusal(r *http.Request) string {
+	switch w.status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "the Range " + strconv.Quote(r.Header.Get("Range")) + " selects no byte of the content (see Content-Range for its size)"
+	case http.StatusPreconditionFailed:
+		return "the content does not match If-Match or If-Unmodified-Since"
+	}
+	return http.StatusText(w.status)
 }
 
 // Unwrap lets http.ResponseController reach the connection.

@@ -179,6 +179,9 @@ func TestServe(t *testing.T) {
 					t.Fatalf("%s: %s is %q, want %q", c.name, k, got, v)
 				}
 			}
+			if c.status >= 400 {
+				wantProblem(t, resp, body, c.status) // ServeContent's refusals too
+			}
 		}
 
 		resp, body := do(t, http.MethodGet, base+"s/missing", nil, nil)
