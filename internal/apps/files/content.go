@@ -242,11 +242,8 @@ func (s *Service) insertVersion(ctx context.Context, tx *store.Tx, fileID string
 // file must still be at that revision (its ETag), else 412: of two
 // writers that read the same revision, one wins and the other learns it.
 func (s *Service) AddVersion(ctx context.Context, c Caller, id string, ifMatch int64, in Content) (File, error) {
-	f, err := s.load(ctx, s.db, c, id, Write)
+	f, err := s.loadWritable(ctx, s.db, c, id, ifMatch)
 	if err != nil {
-		return File{}, err
-	}
-	if err := checkWritable(f, ifMatch); err != nil {
 		return File{}, err
 	}
 	if err := s.precheck(ctx, s.db, f.OrgID, in.Size); err != nil {
@@ -261,11 +258,8 @@ func (s *Service) AddVersion(ctx context.Context, c Caller, id string, ifMatch i
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		cur, err := s.load(ctx, tx, c, id, Write)
+		cur, err := s.loadWritable(ctx, tx, c, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkWritable(cur, ifMatch); err != nil {
 			return err
 		}
 		if err := s.addUsage(ctx, tx, cur.OrgID, obj.Size); err != nil {
@@ -302,13 +296,18 @@ func checkRevision(f File, ifMatch int64) error {
 	return nil
 }
 
-// checkWritable is checkRevision for changes of content, name or folder,
-// which a file in the trash takes none of.
-func checkWritable(f File, ifMatch int64) error {
-	if f.DeletedAt != nil {
-		return fault.New(fault.Conflict, "the file is in the trash: restore it first")
+// loadWritable loads file id for a change of its content, name or folder:
+// c needs write access, the file must be out of the trash and, with
+// ifMatch > 0, at that revision.
+func (s *Service) loadWritable(ctx context.Context, q store.Querier, c Caller, id string, ifMatch int64) (File, error) {
+	f, err := s.load(ctx, q, c, id, Write)
+	if err != nil {
+		return File{}, err
 	}
-	return checkRevision(f, ifMatch)
+	if f.DeletedAt != nil {
+		return File{}, fault.New(fault.Conflict, "the file is in the trash: restore it first")
+	}
+	return f, checkRevision(f, ifMatch)
 }
 
 // oneRow checks an update changed exactly one row; none means another

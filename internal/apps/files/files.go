@@ -106,11 +106,8 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, ifMatch int64
 	var f File
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		ctx := tx.Context()
-		cur, err := s.load(ctx, tx, c, id, Write)
+		cur, err := s.loadWritable(ctx, tx, c, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkWritable(cur, ifMatch); err != nil {
 			return err
 		}
 		prev := cur
