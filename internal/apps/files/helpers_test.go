@@ -24,9 +24,9 @@ func start(t testing.TB, engine store.Engine, environ ...string) *nodetest.Node 
 	return nodetest.Start(t, nodetest.Config(t, engine, apps, environ...), apps...)
 }
 
-// everywhere runs fn on both engines with the filesystem blob store, and on
-// SQLite with the S3 one (skipped without TESSERA_TEST_S3_URL; .ci/run sets
-// it).
+// everywhere runs fn on both engines with the filesystem blob store ("sqlite",
+// "postgres"), and on both engines with the S3 one ("s3/sqlite",
+// "s3/postgres"; skipped without TESSERA_TEST_S3_URL, which .ci/run sets).
 func everywhere(t *testing.T, fn func(t *testing.T, n *nodetest.Node)) {
 	storetest.Engines(t, func(t *testing.T, engine store.Engine) {
 		t.Parallel()
@@ -34,7 +34,10 @@ func everywhere(t *testing.T, fn func(t *testing.T, n *nodetest.Node)) {
 	})
 	t.Run("s3", func(t *testing.T) {
 		t.Parallel()
-		fn(t, start(t, store.EngineSQLite, s3Env(t)...))
+		storetest.Engines(t, func(t *testing.T, engine store.Engine) {
+			t.Parallel()
+			fn(t, start(t, engine, s3Env(t)...))
+		})
 	})
 }
 
