@@ -127,14 +127,14 @@ func (s *Service) mailShare(ctx context.Context, e events.Event) error {
 		to = []string{g.PrincipalID}
 	case PrincipalOrg:
 		with = "your organization"
-		ids, err := s.userIDs(ctx, `SELECT user_id FROM `+orgs.Table(s.db.Engine(), "orgs_members")+` WHERE org_id = ?`, g.PrincipalID)
+		ids, err := s.queryStrings(ctx, `SELECT user_id FROM `+orgs.Table(s.db.Engine(), "orgs_members")+` WHERE org_id = ?`, g.PrincipalID)
 		if err != nil {
 			return err
 		}
 		to = ids
 	case PrincipalSpace:
 		with = "a space you are in"
-		ids, err := s.userIDs(ctx, `SELECT user_id FROM `+orgs.Table(s.db.Engine(), "orgs_group_members")+` WHERE org_id = ? AND group_id = ?`,
+		ids, err := s.queryStrings(ctx, `SELECT user_id FROM `+orgs.Table(s.db.Engine(), "orgs_group_members")+` WHERE org_id = ? AND group_id = ?`,
 			c.File.OrgID, g.PrincipalID)
 		if err != nil {
 			return err
@@ -182,8 +182,8 @@ func (s *Service) mailShare(ctx context.Context, e events.Event) error {
 	return nil
 }
 
-// userIDs runs a query of user ids.
-func (s *Service) userIDs(ctx context.Context, q string, args ...any) ([]string, error) {
+// queryStrings runs a query of one text column.
+func (s *Service) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
 	return store.Collect(ctx, s.db, store.ScanOne[string], q, args...)
 }
 
@@ -192,7 +192,7 @@ func (s *Service) userIDs(ctx context.Context, q string, args ...any) ([]string,
 func (s *Service) purgeTrash(ctx context.Context) error {
 	cutoff := micros(s.now().AddDate(0, 0, -TrashDays))
 	for {
-		ids, err := s.userIDs(ctx, `SELECT id FROM files_files WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at LIMIT 100`, cutoff)
+		ids, err := s.queryStrings(ctx, `SELECT id FROM files_files WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at LIMIT 100`, cutoff)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -247,20 +247,36 @@ func (s *Service) Sweep(ctx context.Context, age time.Duration) (int, error) {
 	return removed, err
 }
 
-// sweepBatch deletes the keys of batch no row names.
+// sweepBatch deletes the keys of batch no row names. A thumbnail is named
+// with its version; a settled upload's key (files/uploaded/<id>) by its
+// upload's row until its version names it.
 func (s *Service) sweepBatch(ctx context.Context, batch []string) (int, error) {
 	base := make([]string, len(batch))
+	var uploads []string
 	for i, k := range batch {
 		base[i] = strings.TrimSuffix(k, thumbSuffix)
+		if id, ok := strings.CutPrefix(k, uploadedPrefix); ok {
+			uploads = append(uploads, id)
+		}
 	}
 	list, args := store.In(base)
+	queries := []string{`SELECT blob_key FROM files_versions WHERE blob_key IN (` + list + `)`,
+		`SELECT blob_key FROM files_uploads WHERE blob_key IN (` + list + `)`}
+	argSets := [][]any{args, args}
+	if len(uploads) > 0 {
+		ulist, uargs := store.In(uploads)
+		queries, argSets = append(queries, `SELECT id FROM files_uploads WHERE id IN (`+ulist+`)`), append(argSets, uargs)
+	}
 	named := map[string]bool{}
-	for _, q := range []string{`SELECT blob_key FROM files_versions WHERE blob_key IN (` + list + `)`, `SELECT blob_key FROM files_uploads WHERE blob_key IN (` + list + `)`} {
-		keys, err := s.userIDs(ctx, q, args...)
+	for i, q := range queries {
+		keys, err := s.queryStrings(ctx, q, argSets[i]...)
 		if err != nil {
 			return 0, err
 		}
 		for _, k := range keys {
+			if i == 2 {
+				k = uploadedPrefix + k
+			}
 			named[k] = true
 		}
 	}

@@ -975,12 +975,22 @@ func TestHandlersShareMails(t *testing.T) {
 		}
 
 		// Every grant's handler has run; run two of them once more.
-		var jobsDone []jobs.Job
-		for _, f := range []files.File{forBob, forAll, forDesign} {
-			evs, _ := lifeEvents(t, n, f.ID, files.EventGrantAdded)
-			for _, e := range evs {
-				jobsDone = append(jobsDone, lifeHandlerJob(t, n, "files.share.mail", e.ID, 1))
+		// The log is read up to the oldest transaction still running on the
+		// server (other tests' included), so the events may take a moment.
+		var grants []events.Event
+		for deadline := time.Now().Add(lifeWait); ; time.Sleep(20 * time.Millisecond) {
+			grants = grants[:0]
+			for _, f := range []files.File{forBob, forAll, forDesign} {
+				evs, _ := lifeEvents(t, n, f.ID, files.EventGrantAdded)
+				grants = append(grants, evs...)
 			}
+			if len(grants) >= 4 || time.Now().After(deadline) {
+				break
+			}
+		}
+		var jobsDone []jobs.Job
+		for _, e := range grants {
+			jobsDone = append(jobsDone, lifeHandlerJob(t, n, "files.share.mail", e.ID, 1))
 		}
 		if len(jobsDone) != 4 {
 			t.Fatalf("%d share-mail jobs, want 4", len(jobsDone))

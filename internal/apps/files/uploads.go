@@ -53,6 +53,15 @@ func scanUpload(r store.Scanner) (pending, error) {
 	return p, err
 }
 
+// getUpload reads upload id (fault.NotFound when there is none).
+func (s *Service) getUpload(ctx context.Context, id string) (pending, error) {
+	p, err := scanUpload(s.db.QueryRow(ctx, `SELECT `+uploadCols+` FROM files_uploads WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pending{}, fault.New(fault.NotFound, "upload not found")
+	}
+	return p, store.Normalize(err)
+}
+
 // StartUpload hands c a signed URL to PUT a new file's bytes to.
 func (s *Service) StartUpload(ctx context.Context, c Caller, in UploadInput) (Upload, error) {
 	name, err := CleanName("body.name", in.Name)
@@ -92,12 +101,12 @@ func (s *Service) StartUpload(ctx context.Context, c Caller, in UploadInput) (Up
 // announced, SHA-256 as given) and becomes the file, once; completing
 // again answers the same file.
 func (s *Service) CompleteUpload(ctx context.Context, c Caller, id string) (File, error) {
-	p, err := scanUpload(s.db.QueryRow(ctx, `SELECT `+uploadCols+` FROM files_uploads WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && p.userID != c.UserID) {
-		return File{}, fault.New(fault.NotFound, "upload not found")
+	p, err := s.getUpload(ctx, id)
+	if err == nil && p.userID != c.UserID {
+		err = fault.New(fault.NotFound, "upload not found")
 	}
 	if err != nil {
-		return File{}, store.Normalize(err)
+		return File{}, err
 	}
 	f, err := s.finish(ctx, p)
 	if err != nil {
@@ -117,6 +126,13 @@ func (s *Service) finish(ctx context.Context, p pending) (string, error) {
 		return "", fault.New(fault.Invalid, "the upload was refused: %s", p.rejected.String)
 	}
 	obj, err := s.settle(ctx, p)
+	if fault.CodeOf(err) == fault.Conflict {
+		// Another finish may have made the file, or refused the upload,
+		// since p was read: its outcome is the answer.
+		if cur, rerr := s.getUpload(ctx, p.id); rerr == nil && (cur.fileID.Valid || cur.rejected.Valid) {
+			return s.finish(ctx, cur)
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -166,10 +182,10 @@ func (s *Service) settle(ctx context.Context, p pending) (blob.Object, error) {
 		if fault.CodeOf(err) == fault.NotFound {
 			return blob.Object{}, fault.New(fault.Conflict, "nothing was uploaded yet: PUT the bytes to the upload's url first")
 		}
-		if err == nil {
-			obj.ContentType, err = s.sniffStored(ctx, final, p.contentType)
+		if err != nil {
+			return blob.Object{}, err
 		}
-		return obj, err
+		return s.checkSettled(ctx, p, obj)
 	case fault.TooLarge, fault.Invalid: // Confirm deleted the object
 		return blob.Object{}, s.reject(ctx, p, fault.As(err).Message)
 	default:
@@ -182,10 +198,21 @@ func (s *Service) settle(ctx context.Context, p pending) (blob.Object, error) {
 	if err != nil {
 		return blob.Object{}, err
 	}
+	return s.checkSettled(ctx, p, obj)
+}
+
+// checkSettled checks the object at upload p's final key against what was
+// announced (a finish that finds it there, moved by another, checks it
+// too) and sniffs its type.
+func (s *Service) checkSettled(ctx context.Context, p pending, obj blob.Object) (blob.Object, error) {
 	if obj.Size != p.size {
 		return blob.Object{}, s.reject(ctx, p, "the upload has "+itoa(obj.Size)+" bytes, not the "+itoa(p.size)+" announced")
 	}
-	obj.ContentType, err = s.sniffStored(ctx, final, p.contentType)
+	if p.sha256 != "" && obj.SHA256 != p.sha256 {
+		return blob.Object{}, s.reject(ctx, p, "the upload's SHA-256 is not the one announced")
+	}
+	var err error
+	obj.ContentType, err = s.sniffStored(ctx, obj.Key, p.contentType)
 	return obj, err
 }
 
