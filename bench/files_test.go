@@ -164,26 +164,12 @@ func filesProcMem(pid int) (rss, hwm uint64) {
 // filesRSSPeak samples process pid's VmRSS every 5 ms while fn runs and
 // returns the highest sample.
 func filesRSSPeak(pid int, fn func()) uint64 {
-	var peak uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if rss, _ := filesProcMem(pid); rss > peak {
-				peak = rss
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
+	var peak uint64 // written by the probe only, read after Sampling
+	measure.Sampling(5*time.Millisecond, func() {
+		if rss, _ := filesProcMem(pid); rss > peak {
+			peak = rss
 		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
+	}, fn)
 	return peak
 }
 

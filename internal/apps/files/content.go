@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"strconv"
 	"time"
@@ -47,37 +48,34 @@ func errTooBig(limit int64) error {
 	return fault.New(fault.TooLarge, "a file may have at most %d bytes", limit)
 }
 
-// precheck refuses, before a byte is read, content whose announced size
-// is over the upload limit or the org's remaining quota.
-func (s *Service) precheck(ctx context.Context, q store.Querier, orgID string, size int64) error {
+// limit is the most bytes org may store now in one version (the upload
+// limit, and what is left of the quota), refusing (413), before a byte is
+// read, content whose announced size (-1: unknown) is over it.
+func (s *Service) limit(ctx context.Context, orgID string, size int64) (int64, error) {
 	if size > s.opts.MaxUpload {
-		return errTooBig(s.opts.MaxUpload)
+		return 0, errTooBig(s.opts.MaxUpload)
 	}
-	if size < 0 || s.opts.Quota == 0 {
-		return nil
+	if s.opts.Quota == 0 {
+		return s.opts.MaxUpload, nil
 	}
-	used, err := s.usage(ctx, q, orgID)
-	if err == nil && used+size > s.opts.Quota {
-		err = errQuota()
+	used, err := s.usage(ctx, s.db, orgID)
+	if err != nil {
+		return 0, err
 	}
-	return err
+	left := s.opts.Quota - used
+	if size > left || (left <= 0 && size != 0) {
+		return 0, errQuota()
+	}
+	return max(min(s.opts.MaxUpload, left), 1), nil // MaxBytes 0 would mean no limit
 }
 
 // putContent streams c into a new blob of file id and returns it: at most
-// MaxUpload bytes (and what is left of the quota), the declared digest
-// checked, the type sniffed. On error nothing is left behind.
+// what limit allows, the declared digest checked, the type sniffed. On
+// error nothing is left behind.
 func (s *Service) putContent(ctx context.Context, orgID, fileID string, c Content) (blob.Object, error) {
-	limit := s.opts.MaxUpload
-	if s.opts.Quota > 0 {
-		used, err := s.usage(ctx, s.db, orgID)
-		if err != nil {
-			return blob.Object{}, err
-		}
-		left := s.opts.Quota - used
-		if left <= 0 && c.Size != 0 {
-			return blob.Object{}, errQuota()
-		}
-		limit = max(min(limit, left), 1) // MaxBytes 0 would mean no limit
+	limit, err := s.limit(ctx, orgID, c.Size)
+	if err != nil {
+		return blob.Object{}, err
 	}
 	body, typ, err := sniff(c.Body, c.ContentType)
 	if err != nil {
@@ -182,9 +180,6 @@ func (s *Service) Create(ctx context.Context, c Caller, name, folder string, in 
 	if err := s.requireMember(ctx, s.db, c); err != nil {
 		return File{}, err
 	}
-	if err := s.precheck(ctx, s.db, c.OrgID, in.Size); err != nil {
-		return File{}, err
-	}
 	id := newID()
 	obj, err := s.putContent(ctx, c.OrgID, id, in)
 	if err != nil {
@@ -244,9 +239,6 @@ func (s *Service) insertVersion(ctx context.Context, tx *store.Tx, fileID string
 func (s *Service) AddVersion(ctx context.Context, c Caller, id string, ifMatch int64, in Content) (File, error) {
 	f, err := s.loadWritable(ctx, s.db, c, id, ifMatch)
 	if err != nil {
-		return File{}, err
-	}
-	if err := s.precheck(ctx, s.db, f.OrgID, in.Size); err != nil {
 		return File{}, err
 	}
 	if in.ContentType == "" {
@@ -312,7 +304,7 @@ func (s *Service) loadWritable(ctx context.Context, q store.Querier, c Caller, i
 
 // oneRow checks an update changed exactly one row; none means another
 // writer changed the file meanwhile (a stale revision).
-func oneRow(res interface{ RowsAffected() (int64, error) }, err error) error {
+func oneRow(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}

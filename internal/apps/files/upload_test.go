@@ -368,30 +368,6 @@ func upMultipart(t testing.TB, parts ...upPart) (string, string) {
 	return b.String(), w.FormDataContentType()
 }
 
-// upSendStream sends body with an unknown length (chunked) and reads the
-// answer.
-func upSendStream(t testing.TB, method, url string, body io.Reader, prepare ...func(*http.Request)) testhttp.Response {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = -1
-	for _, p := range prepare {
-		p(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testhttp.Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
-}
-
 // upDial opens a raw connection to n.
 func upDial(t testing.TB, n *nodetest.Node) net.Conn {
 	t.Helper()
@@ -703,7 +679,7 @@ func TestUploadSizeLimit(t *testing.T) {
 		upExpectProblem(t, "100 MiB announced", r, 413, "", "")
 		_ = c.Close()
 
-		r = upSendStream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 4096))),
+		r = testhttp.Stream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 4096))),
 			ann.as(header("X-File-Name", "chunked.bin"), header("Content-Type", "application/octet-stream"))...)
 		upExpectProblem(t, "4 KiB chunked", r, 413, "", "")
 
@@ -722,7 +698,7 @@ func TestUploadSizeLimit(t *testing.T) {
 		f := upList(t, n, ann)[0]
 		upExpectProblem(t, "new version over the limit", testhttp.Send(t, "PUT", n.URL+"/files/"+f.ID+"/content", full+"v",
 			ann.as(header("Content-Type", "application/octet-stream"))...), 413, "", "")
-		upExpectProblem(t, "chunked new version over the limit", upSendStream(t, "PUT", n.URL+"/files/"+f.ID+"/content",
+		upExpectProblem(t, "chunked new version over the limit", testhttp.Stream(t, "PUT", n.URL+"/files/"+f.ID+"/content",
 			io.MultiReader(strings.NewReader(full+"v")), ann.as(header("Content-Type", "application/octet-stream"))...), 413, "", "")
 
 		upExpectStored(t, n, ann, 1024, "full.bin")
@@ -748,7 +724,7 @@ func TestUploadQuota(t *testing.T) {
 
 		upExpectProblem(t, "100 bytes known, 24 left", ann.upload(t, n, "c.bin", "application/octet-stream", strings.Repeat("c", 100)),
 			413, files.ReasonQuota, "")
-		upExpectProblem(t, "100 bytes chunked, 24 left", upSendStream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 100))),
+		upExpectProblem(t, "100 bytes chunked, 24 left", testhttp.Stream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 100))),
 			ann.as(header("X-File-Name", "c.bin"), octet)...), 413, files.ReasonQuota, "")
 		body, ct := upMultipart(t, upPart{field: "file", filename: "c.bin", contentType: "application/octet-stream", body: strings.Repeat("c", 100)})
 		upExpectProblem(t, "100 bytes multipart, 24 left", testhttp.Send(t, "POST", n.URL+"/files", body, ann.as(header("Content-Type", ct))...),
@@ -769,11 +745,11 @@ func TestUploadQuota(t *testing.T) {
 			ann.as()...), 413, files.ReasonQuota, "")
 		upExpectStored(t, n, ann, 2024, "a.bin", "b.bin")
 
-		upFile(t, upSendStream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 24))),
+		upFile(t, testhttp.Stream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(strings.Repeat("c", 24))),
 			ann.as(header("X-File-Name", "c.bin"), octet)...))
 		upExpectStored(t, n, ann, 2048, "a.bin", "b.bin", "c.bin")
 		upExpectProblem(t, "1 byte known, quota full", ann.upload(t, n, "d.bin", "application/octet-stream", "d"), 413, files.ReasonQuota, "")
-		upExpectProblem(t, "1 byte chunked, quota full", upSendStream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader("d")),
+		upExpectProblem(t, "1 byte chunked, quota full", testhttp.Stream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader("d")),
 			ann.as(header("X-File-Name", "d.bin"), octet)...), 413, files.ReasonQuota, "")
 
 		// The trash still counts; deleting for good frees the space.
@@ -988,7 +964,7 @@ func TestUploadDigest(t *testing.T) {
 			400, files.ReasonDigestMismatch, "")
 		upExpectProblem(t, "wrong Content-Digest", ann.upload(t, n, "wrong.txt", "text/plain", body,
 			header("Content-Digest", "sha-256=:"+upB64("other")+":")), 400, files.ReasonDigestMismatch, "")
-		upExpectProblem(t, "wrong Digest, chunked", upSendStream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(body)),
+		upExpectProblem(t, "wrong Digest, chunked", testhttp.Stream(t, "POST", n.URL+"/files", io.MultiReader(strings.NewReader(body)),
 			ann.as(header("X-File-Name", "wrong.txt"), header("Content-Type", "text/plain"), header("Digest", "sha-256="+upB64("other")))...),
 			400, files.ReasonDigestMismatch, "")
 		mpBody, ct := upMultipart(t, upPart{field: "file", filename: "wrong.txt", contentType: "text/plain", body: body})

@@ -75,7 +75,7 @@ func (s *Service) StartUpload(ctx context.Context, c Caller, in UploadInput) (Up
 	if err := s.requireMember(ctx, s.db, c); err != nil {
 		return Upload{}, err
 	}
-	if err := s.precheck(ctx, s.db, c.OrgID, in.Size); err != nil {
+	if _, err := s.limit(ctx, c.OrgID, in.Size); err != nil {
 		return Upload{}, err
 	}
 	typ := in.ContentType

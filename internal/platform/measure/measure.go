@@ -48,24 +48,34 @@ const heapObjects = "/memory/classes/heap/objects:bytes"
 // every interval while it runs.
 func PeakDuring(every time.Duration, fn func()) Peak {
 	runtime.GC()
-	sample := []metrics.Sample{{Name: heapObjects}}
-	metrics.Read(sample)
-	baseHeap, baseRSS := sample[0].Value.Uint64(), RSS()
-	var peak Peak // written by the sampler only, read after wg.Wait
+	base := []metrics.Sample{{Name: heapObjects}}
+	metrics.Read(base)
+	baseHeap, baseRSS := base[0].Value.Uint64(), RSS()
+	var peak Peak // written by probe only, read after Sampling returns
+	s := []metrics.Sample{{Name: heapObjects}}
+	Sampling(every, func() {
+		metrics.Read(s)
+		if h := s[0].Value.Uint64(); h > baseHeap {
+			peak.Heap = max(peak.Heap, h-baseHeap)
+		}
+		if r := RSS(); r > baseRSS {
+			peak.RSS = max(peak.RSS, r-baseRSS)
+		}
+	}, fn)
+	return peak
+}
+
+// Sampling runs fn while a goroutine calls probe at once and then every
+// interval until fn returns; probe's last call happens before Sampling
+// returns, so what probe wrote may be read then.
+func Sampling(every time.Duration, probe, fn func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		s := []metrics.Sample{{Name: heapObjects}}
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
-			metrics.Read(s)
-			if h := s[0].Value.Uint64(); h > baseHeap {
-				peak.Heap = max(peak.Heap, h-baseHeap)
-			}
-			if r := RSS(); r > baseRSS {
-				peak.RSS = max(peak.RSS, r-baseRSS)
-			}
+			probe()
 			select {
 			case <-done:
 				return
@@ -76,7 +86,6 @@ func PeakDuring(every time.Duration, fn func()) Peak {
 	fn()
 	close(done)
 	wg.Wait()
-	return peak
 }
 
 // RSS is the process's resident set in bytes (Linux /proc), 0 where unknown.

@@ -34,6 +34,29 @@ func Send(t testing.TB, method, url, body string, prepare ...func(*http.Request)
 			p(req)
 		}
 	}
+	return roundTrip(t, req)
+}
+
+// Stream sends body with no announced length (chunked), as a client
+// streaming an upload does, and reads the whole answer.
+func Stream(t testing.TB, method, url string, body io.Reader, prepare ...func(*http.Request)) Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	for _, p := range prepare {
+		if p != nil {
+			p(req)
+		}
+	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(t testing.TB, req *http.Request) Response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
