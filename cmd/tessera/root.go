@@ -67,7 +67,7 @@ Configuration: flags > TESSERA_* environment > --config YAML file > defaults.`,
 	root.PersistentFlags().StringVar(&c.configFile, "config", "", "YAML configuration file")
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.configCommand(), c.versionCommand(),
-		c.userCommand(), c.orgCommand(), c.keysCommand(), c.adminKeyCommand(), c.tokenCommand())
+		c.userCommand(), c.orgCommand(), c.keysCommand(), c.adminKeyCommand(), c.tokenCommand(), c.recordsCommand())
 	return root
 }
 

@@ -153,6 +153,8 @@ func (s *Size) UnmarshalText(b []byte) error {
 // Records is the records app's configuration.
 type Records struct {
 	Config string `koanf:"config" json:"config"`
+	// Force applies a config that drops types which still have records.
+	Force bool `koanf:"force" json:"force"`
 }
 
 // Auth configures external token issuers.

@@ -11,5 +11,8 @@ func BindFlags(fs *pflag.FlagSet) {
 		}
 		help := key.Help + " (env " + key.Env() + ")"
 		fs.String(key.Flag(), "", help)
+		if key.Bool {
+			fs.Lookup(key.Flag()).NoOptDefVal = "true"
+		}
 	}
 }

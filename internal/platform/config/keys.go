@@ -13,6 +13,7 @@ type Key struct {
 	URL      bool // a URL whose password part is secret
 	List     bool // a comma-separated list in env and flags
 	FileOnly bool // no env variable and no flag (structured values)
+	Bool     bool // true or false; the flag alone means true
 }
 
 // Env is the key's environment variable: TESSERA_ + the key upper-cased with
@@ -52,6 +53,7 @@ func Keys() []Key {
 		{Name: "files.quota", Default: "0", Help: "storage quota of each org, every version and trashed file counted (0: none)"},
 		{Name: "restaurants.report_to", Help: "platform admins' addresses for the weekly all-restaurants report, comma list (none by default)", List: true},
 		{Name: "records.config", Help: "path of the records config.json (default: embedded)"},
+		{Name: "records.force", Default: "false", Help: "apply a records config that drops types which still have records (kept, reachable from /admin)", Bool: true},
 		{Name: "auth.issuers", Help: "external token issuers (YAML file only)", FileOnly: true},
 		{Name: "auth.argon2.time", Default: "2", Help: "argon2id passes of password hashes"},
 		{Name: "auth.argon2.memory", Default: "19456", Help: "argon2id memory of password hashes, KiB"},

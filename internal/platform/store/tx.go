@@ -32,6 +32,19 @@ type Tx struct {
 	// as in a group commit's loop, is parsed once. Postgres needs none:
 	// pgx caches prepared statements per connection.
 	stmts map[string]*sql.Stmt
+	// shared marks a transaction of a GroupCommit batch: its statements run
+	// under ctx, never under the context a caller passes them (see stmtCtx).
+	shared bool
+}
+
+// stmtCtx is the context a statement runs under: ctx, or tx.ctx in a group
+// commit batch, so that one caller's cancellation cannot interrupt a statement
+// of the transaction the batch shares (SQLite would roll it all back).
+func (tx *Tx) stmtCtx(ctx context.Context) context.Context {
+	if tx.shared {
+		return tx.ctx
+	}
+	return ctx
 }
 
 // prepared returns the transaction's statement for query (rebound) on
@@ -192,6 +205,7 @@ func backoff(attempt int) time.Duration {
 // Exec runs a statement in the transaction. Errors are normalized (see
 // [Normalize]).
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.stmtCtx(ctx)
 	query = tx.db.store.rebind(query)
 	var res sql.Result
 	var err error
@@ -209,6 +223,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a query in the transaction; it sees the transaction's writes.
 // Errors are normalized (see [Normalize]).
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.stmtCtx(ctx)
 	query = tx.db.store.rebind(query)
 	var rows *sql.Rows
 	var err error
@@ -227,6 +242,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // transaction; writes with RETURNING belong here. Its error is reported by
 // Scan and is not normalized: pass it to [NotFound] or [Normalize].
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.stmtCtx(ctx)
 	query = tx.db.store.rebind(query)
 	if st := tx.prepared(ctx, query); st != nil { //nolint:sqlclosecheck // the transaction closes it when it ends
 		return st.QueryRowContext(ctx, args...)
