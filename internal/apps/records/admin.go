@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -125,9 +124,7 @@ type adminIDInput struct {
 type adminPatchInput struct {
 	adminIDInput
 	IfMatch string `header:"If-Match" maxLength:"40" doc:"Optional: the ETag you read; another version is 412."`
-	Body    struct {
-		Fields map[string]json.RawMessage `json:"fields" doc:"The fields to change; null removes one. Validated as for the org's users."`
-	}
+	Body    RecordPatch
 }
 
 type adminDeleteInput struct {

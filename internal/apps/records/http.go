@@ -141,12 +141,21 @@ func (in *childrenInput) Resolve(ctx huma.Context) []error {
 	return errs
 }
 
+// RecordCreate is a create's body (named: Huma names anonymous bodies
+// after their input type, which other apps' may share).
+type RecordCreate struct {
+	ParentID *string                    `json:"parent_id,omitempty" doc:"Required exactly when the type has a parent: a record of the parent type in your org."`
+	Fields   map[string]json.RawMessage `json:"fields,omitempty" doc:"The type's parameters."`
+}
+
+// RecordPatch is an update's body.
+type RecordPatch struct {
+	Fields map[string]json.RawMessage `json:"fields" doc:"The fields to change; null removes one. The whole result is validated."`
+}
+
 type createInput struct {
 	Plural string `path:"plural" maxLength:"30" doc:"A record type's plural (GET /records/types)."`
-	Body   struct {
-		ParentID *string                    `json:"parent_id,omitempty" doc:"Required exactly when the type has a parent: a record of the parent type in your org."`
-		Fields   map[string]json.RawMessage `json:"fields,omitempty" doc:"The type's parameters."`
-	}
+	Body   RecordCreate
 }
 
 func (in createInput) plural() string { return in.Plural }
@@ -155,9 +164,7 @@ type patchInput struct {
 	Plural  string `path:"plural" maxLength:"30" doc:"A record type's plural (GET /records/types)."`
 	ID      string `path:"id" maxLength:"36" doc:"The record's id."`
 	IfMatch string `header:"If-Match" maxLength:"40" doc:"Optional: the ETag you read; another version is 412 and changes nothing."`
-	Body    struct {
-		Fields map[string]json.RawMessage `json:"fields" doc:"The fields to change; null removes one. The whole result is validated."`
-	}
+	Body    RecordPatch
 }
 
 func (in patchInput) plural() string { return in.Plural }

@@ -325,6 +325,9 @@ func (p *Param) ParseFilter(s string) (any, error) {
 		return s, nil
 	case KindNumber, KindInteger, KindBoolean:
 		// The query value is the JSON literal itself.
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("expected %s", map[Kind]string{KindNumber: "a number", KindInteger: "an integer", KindBoolean: "true or false"}[p.Kind])
+		}
 	default:
 		raw = json.RawMessage(quote(s))
 	}
