@@ -8,7 +8,7 @@ CREATE TABLE records_records (
     org_id     TEXT    NOT NULL,
     type       TEXT    NOT NULL,
     parent_id  TEXT,
-    fields     JSONB   NOT NULL, -- JSON object (jsonb: the field indexes read it)
+    fields     TEXT    NOT NULL, -- JSON object (jsonb on Postgres: 0002)
     created_at BIGINT  NOT NULL,
     updated_at BIGINT  NOT NULL,
     version    BIGINT  NOT NULL  -- bumped by every change: the ETag
