@@ -45,7 +45,8 @@ type App struct {
 	Clients []identity.Client
 	// Mount wires the app into a running server: it builds the app's service
 	// on env.DB and registers its routes on env.API and its raw endpoints
-	// (websockets, streamed downloads) with env.Handle.
+	// (websockets, streamed downloads) with env.Handle. ctx lasts as long as
+	// the node: background work started in Mount ends with it.
 	Mount func(ctx context.Context, env Env) error
 }
 

@@ -73,10 +73,14 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, log: log, store: st, closers: []func() error{st.Close}}
+	// life is the node's lifetime, handed to the apps' Mount: it ends when
+	// ctx does or when Close runs (an app's background work stops with it).
+	life, endLife := context.WithCancel(ctx)
+	opened := &Node{cfg: cfg, log: log, store: st, closers: []func() error{st.Close, func() error { endLife(); return nil }}}
+	n = opened
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, n.Close())
+			err = errors.Join(err, opened.Close()) // n is nil by now
 		}
 	}()
 	if !opts.NoMigrate {
@@ -145,7 +149,7 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	n.mountAuth()
 	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs, Auth: n.auth,
 		Users: n.id.Users, Orgs: n.id.Orgs}
-	if err := registry.Mount(ctx, cfg, platform, n.edge, log); err != nil {
+	if err := registry.Mount(life, cfg, platform, n.edge, log); err != nil {
 		return nil, err
 	}
 
