@@ -122,18 +122,18 @@ type adminIDInput struct {
 }
 
 type adminPatchInput struct {
-	adminIDInput
+	ID      string `path:"id" maxLength:"36" doc:"The record's id."`
 	IfMatch string `header:"If-Match" maxLength:"40" doc:"Optional: the ETag you read; another version is 412."`
 	Body    RecordPatch
 }
 
 type adminDeleteInput struct {
-	adminIDInput
+	ID      string `path:"id" maxLength:"36" doc:"The record's id."`
 	IfMatch string `header:"If-Match" maxLength:"40" doc:"Optional: the ETag you read; another version is 412."`
 }
 
 type adminEventsInput struct {
-	adminIDInput
+	ID     string `path:"id" maxLength:"36" doc:"The record's id."`
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
 	Cursor string `query:"cursor" maxLength:"200" doc:"The next_cursor of the previous page."`
 }

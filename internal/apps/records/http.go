@@ -260,11 +260,7 @@ func (s *Service) registerREST(api huma.API) {
 	create := op(opCreate, http.MethodPost, "/{plural}", "Create a record", "Validated against the type; 422 lists every bad field.")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(api, create, typed(s, ScopeWrite, func(ctx context.Context, c Caller, t *schema.Type, in *createInput) (*recordOutput, error) {
-		var parent string
-		if in.Body.ParentID != nil {
-			parent = *in.Body.ParentID
-		}
-		r, err := s.Create(ctx, c, t, parent, in.Body.Fields)
+		r, err := s.Create(ctx, c, t, in.Body.ParentID, in.Body.Fields)
 		if err != nil {
 			return nil, err
 		}

@@ -107,18 +107,25 @@ func validID(id string) bool {
 	return err == nil && u.String() == id
 }
 
-// Create stores a record of type t with the given fields under parentID
-// (required exactly when t has a parent type).
-func (s *Service) Create(ctx context.Context, c Caller, t *schema.Type, parentID string, in map[string]json.RawMessage) (Record, error) {
+// Create stores a record of type t with the given fields under parent
+// (required exactly when t has a parent type; nil when absent).
+func (s *Service) Create(ctx context.Context, c Caller, t *schema.Type, parent *string, in map[string]json.RawMessage) (Record, error) {
 	fields, refs, errs := t.Validate(nil, in, true)
+	var parentID string
 	switch {
-	case t.Parent != "" && parentID == "":
+	case t.Parent != "" && parent == nil:
 		errs = append(errs, fault.FieldError{Location: "body.parent_id", Message: "required: the id of a " + t.Parent})
-	case t.Parent == "" && parentID != "":
-		errs = append(errs, fault.FieldError{Location: "body.parent_id", Message: t.Name + " has no parent type", Value: parentID})
+	case t.Parent == "" && parent != nil:
+		errs = append(errs, fault.FieldError{Location: "body.parent_id", Message: t.Name + " has no parent type", Value: *parent})
+	case parent != nil:
+		parentID = *parent
 	}
 	if len(errs) > 0 {
-		return Record{}, invalid(errs)
+		// Name the bad parent and refs too: one answer lists every problem.
+		if parent != nil && t.Parent != "" {
+			errs = append(errs, s.checkParent(ctx, s.db, c, t, parentID)...)
+		}
+		return Record{}, invalid(append(errs, s.checkRefs(ctx, s.db, c, refs)...))
 	}
 	raw, err := json.Marshal(fields)
 	if err != nil {
@@ -127,12 +134,12 @@ func (s *Service) Create(ctx context.Context, c Caller, t *schema.Type, parentID
 	now := s.now()
 	rec := Record{ID: uuid.Must(uuid.NewV7()).String(), Type: t.Name, OrgID: c.OrgID, Fields: raw,
 		CreatedAt: now, UpdatedAt: now, Version: 1}
-	if parentID != "" {
+	if parent != nil {
 		rec.ParentID = &parentID
 	}
 	err = s.writes.Do(ctx, func(tx *store.Tx) error {
 		var errs []fault.FieldError
-		if parentID != "" {
+		if parent != nil {
 			errs = append(errs, s.checkParent(ctx, tx, c, t, parentID)...)
 		}
 		errs = append(errs, s.checkRefs(ctx, tx, c, refs)...)
@@ -160,13 +167,13 @@ func invalid(errs []fault.FieldError) error {
 
 // checkParent checks that parentID is a record of t's parent type in c's
 // org.
-func (s *Service) checkParent(ctx context.Context, tx *store.Tx, c Caller, t *schema.Type, parentID string) []fault.FieldError {
+func (s *Service) checkParent(ctx context.Context, q store.Querier, c Caller, t *schema.Type, parentID string) []fault.FieldError {
 	bad := fault.FieldError{Location: "body.parent_id", Message: "no " + t.Parent + " with this id", Value: parentID}
 	if !validID(parentID) {
 		return []fault.FieldError{bad}
 	}
 	var typ, org string
-	if err := tx.QueryRow(ctx, `SELECT type, org_id FROM records_records WHERE id = ?`, parentID).Scan(&typ, &org); err != nil || org != c.OrgID {
+	if err := q.QueryRow(ctx, `SELECT type, org_id FROM records_records WHERE id = ?`, parentID).Scan(&typ, &org); err != nil || org != c.OrgID {
 		return []fault.FieldError{bad}
 	}
 	if typ != t.Parent {
@@ -178,7 +185,7 @@ func (s *Service) checkParent(ctx context.Context, tx *store.Tx, c Caller, t *sc
 
 // checkRefs checks that every ref names a record of its target type in
 // c's org.
-func (s *Service) checkRefs(ctx context.Context, tx *store.Tx, c Caller, refs []schema.RefValue) []fault.FieldError {
+func (s *Service) checkRefs(ctx context.Context, q store.Querier, c Caller, refs []schema.RefValue) []fault.FieldError {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -188,7 +195,7 @@ func (s *Service) checkRefs(ctx context.Context, tx *store.Tx, c Caller, refs []
 	}
 	in, inArgs := store.In(ids)
 	type found struct{ id, typ string }
-	rows, err := store.Collect(ctx, tx, func(r store.Scanner) (found, error) {
+	rows, err := store.Collect(ctx, q, func(r store.Scanner) (found, error) {
 		var f found
 		err := r.Scan(&f.id, &f.typ)
 		return f, err

@@ -16,7 +16,7 @@ func VersionETag(version int64) string { return `"` + strconv.FormatInt(version,
 // 422 naming header.If-Match.
 func ParseIfMatch(h string) (version int64, present bool, err error) {
 	v := strings.TrimSpace(h)
-	if v == "" {
+	if v == "" || v == "*" { // "*": any current version (RFC 9110), as no condition
 		return 0, false, nil
 	}
 	raw := strings.TrimPrefix(v, "W/")

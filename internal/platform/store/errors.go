@@ -96,6 +96,8 @@ func normalizePostgres(err error, code string) error {
 		return fkConflict(err)
 	case "23502", "23514": // not_null_violation, check_violation
 		return invalid(err)
+	case "22021", "22P05": // character_not_in_repertoire (invalid UTF-8), untranslatable_character (NUL)
+		return fault.Wrap(err, fault.Malformed, "text must be UTF-8 without NUL characters")
 	case "40001", "40P01", // serialization_failure, deadlock_detected
 		"57P01", "57P02", "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
 		"53300": // too_many_connections
