@@ -276,17 +276,17 @@ func (s *Service) insertMessages(ctx context.Context, tx *store.Tx, rooms map[in
 	if err != nil {
 		return err
 	}
-	for rest, sizes := msgs, store.Chunks(len(msgs), maxInsertRows); len(sizes) > 0; sizes = sizes[1:] {
-		n := sizes[0]
-		args := make([]any, 0, 6*n)
-		for i, m := range rest[:n] {
-			args = append(args, m.ID, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro(), string(evs[len(msgs)-len(rest)+i].Cursor))
+	first := 0 // msgs[first] is part[0]; its event is evs[first]
+	for _, part := range store.Split(msgs, maxInsertRows) {
+		args := make([]any, 0, 6*len(part))
+		for i, m := range part {
+			args = append(args, m.ID, m.RoomID, m.Emitter, m.Content, m.CreatedAt.UnixMicro(), string(evs[first+i].Cursor))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO messaging_messages (id, room_id, emitter, content, created_at, event_cursor)
-			VALUES `+store.Values(n, 6), args...); err != nil {
+			VALUES `+store.Values(len(part), 6), args...); err != nil {
 			return store.Normalize(err)
 		}
-		rest = rest[n:]
+		first += len(part)
 	}
 	return nil
 }

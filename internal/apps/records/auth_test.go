@@ -1,16 +1,11 @@
 package records_test
 
 import (
-	"crypto"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +14,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/apps/records"
 	"github.com/tessera-dev/tessera/internal/platform/app"
+	"github.com/tessera-dev/tessera/internal/platform/authz/authztest"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -46,14 +42,8 @@ type auth0Issuer struct {
 // newAuth0Issuer generates a key and serves its JWKS until the test ends.
 func newAuth0Issuer(t *testing.T) *auth0Issuer {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwk := map[string]string{
-		"kty": "RSA", "kid": auth0Kid, "use": "sig", "alg": "RS256",
-		"n": auth0B64(key.N.Bytes()), "e": auth0B64(big.NewInt(int64(key.E)).Bytes()),
-	}
+	key := authztest.RSAKey(t)
+	jwk := authztest.RSAJWK(auth0Kid, &key.PublicKey)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{jwk}})
@@ -94,40 +84,7 @@ func (iss *auth0Issuer) claims(edits map[string]any) map[string]any {
 // token is a valid RS256 token of the issuer with edits to its claims.
 func (iss *auth0Issuer) token(t *testing.T, edits map[string]any) string {
 	t.Helper()
-	return auth0Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": auth0Kid}, iss.key, iss.claims(edits))
-}
-
-func auth0B64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// auth0Sign makes a compact JWS: RS256 with an *rsa.PrivateKey, HS256 with
-// a []byte secret, no signature with nil.
-func auth0Sign(t *testing.T, header map[string]any, key any, claims map[string]any) string {
-	t.Helper()
-	hb, err := json.Marshal(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := auth0B64(hb) + "." + auth0B64(cb)
-	var sig []byte
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		d := sha256.Sum256([]byte(input))
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:]); err != nil {
-			t.Fatal(err)
-		}
-	case []byte:
-		m := hmac.New(sha256.New, k)
-		m.Write([]byte(input))
-		sig = m.Sum(nil)
-	case nil:
-	default:
-		t.Fatalf("auth0Sign: key type %T", key)
-	}
-	return input + "." + auth0B64(sig)
+	return authztest.Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": auth0Kid}, iss.key, iss.claims(edits))
 }
 
 // TestExternalIssuerEndToEnd runs a node that accepts an Auth0-style
@@ -208,14 +165,14 @@ func TestExternalIssuerEndToEnd(t *testing.T) {
 		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 		bad := map[string]string{
 			"wrong audience": iss.token(t, map[string]any{"aud": "https://someone-else.example.com/api"}),
-			"wrong issuer": auth0Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": auth0Kid}, iss.key,
+			"wrong issuer": authztest.Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": auth0Kid}, iss.key,
 				iss.claims(map[string]any{"iss": "https://evil.example.com/"})),
 			"expired":                   iss.token(t, map[string]any{"exp": time.Now().Add(-time.Hour).Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix()}),
 			"no exp":                    iss.token(t, map[string]any{"exp": nil}),
-			"alg none":                  auth0Sign(t, map[string]any{"alg": "none", "typ": "JWT"}, nil, iss.claims(nil)),
-			"HS256 with the public key": auth0Sign(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": auth0Kid}, pubPEM, iss.claims(nil)),
-			"HS256 with the modulus":    auth0Sign(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": auth0Kid}, iss.key.N.Bytes(), iss.claims(nil)),
-			"unknown kid":               auth0Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": "auth0-key-9"}, iss.key, iss.claims(nil)),
+			"alg none":                  authztest.Sign(t, map[string]any{"alg": "none", "typ": "JWT"}, nil, iss.claims(nil)),
+			"HS256 with the public key": authztest.Sign(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": auth0Kid}, pubPEM, iss.claims(nil)),
+			"HS256 with the modulus":    authztest.Sign(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": auth0Kid}, iss.key.N.Bytes(), iss.claims(nil)),
+			"unknown kid":               authztest.Sign(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": "auth0-key-9"}, iss.key, iss.claims(nil)),
 			"tampered payload":          auth0Tamper(t, rw),
 			"not a JWT":                 "not-a-jwt",
 		}
@@ -265,5 +222,5 @@ func auth0Tamper(t *testing.T, token string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return parts[0] + "." + auth0B64(b) + "." + parts[2]
+	return parts[0] + "." + authztest.B64(b) + "." + parts[2]
 }

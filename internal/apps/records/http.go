@@ -44,9 +44,9 @@ func caller(ctx context.Context, scope string) (Caller, error) {
 	return Caller{OrgID: p.OrgID, Actor: actor}, nil
 }
 
-// typeOf resolves a plural of the config in force.
-func (s *Service) typeOf(plural string) (*schema.Type, error) {
-	if t, ok := s.schema().ByPlural(plural); ok {
+// typeOf resolves a plural of config sc.
+func typeOf(sc *schema.Schema, plural string) (*schema.Type, error) {
+	if t, ok := sc.ByPlural(plural); ok {
 		return t, nil
 	}
 	return nil, fault.New(fault.NotFound, "no record type %q: GET /records/types lists them", plural)
@@ -55,17 +55,18 @@ func (s *Service) typeOf(plural string) (*schema.Type, error) {
 // typed adapts an operation on the type named by the path's plural, as the
 // request's caller with scope.
 func typed[I interface{ plural() string }, O any](s *Service, scope string,
-	fn func(ctx context.Context, c Caller, t *schema.Type, in *I) (*O, error)) func(context.Context, *I) (*O, error) {
+	fn func(ctx context.Context, c Caller, sc *schema.Schema, t *schema.Type, in *I) (*O, error)) func(context.Context, *I) (*O, error) {
 	return func(ctx context.Context, in *I) (*O, error) {
 		c, err := caller(ctx, scope)
 		if err != nil {
 			return nil, err
 		}
-		t, err := s.typeOf((*in).plural())
+		sc := s.schema() // one config for the whole request
+		t, err := typeOf(sc, (*in).plural())
 		if err != nil {
 			return nil, err
 		}
-		return fn(ctx, c, t, in)
+		return fn(ctx, c, sc, t, in)
 	}
 }
 
@@ -250,7 +251,7 @@ func (s *Service) registerREST(api huma.API) {
 		})
 	huma.Register(api, op(opList, http.MethodGet, "/{plural}", "List records",
 		"In your org; filter[field]=value on indexed fields, sort, keyset pages."),
-		typed(s, ScopeRead, func(ctx context.Context, c Caller, t *schema.Type, in *listInput) (*httpapi.ListOutput[Record], error) {
+		typed(s, ScopeRead, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *listInput) (*httpapi.ListOutput[Record], error) {
 			list, next, err := s.List(ctx, c, t, ListQuery{Filters: in.filters, Sort: in.Sort, Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, err
@@ -259,7 +260,7 @@ func (s *Service) registerREST(api huma.API) {
 		}))
 	create := op(opCreate, http.MethodPost, "/{plural}", "Create a record", "Validated against the type; 422 lists every bad field.")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(api, create, typed(s, ScopeWrite, func(ctx context.Context, c Caller, t *schema.Type, in *createInput) (*recordOutput, error) {
+	huma.Register(api, create, typed(s, ScopeWrite, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *createInput) (*recordOutput, error) {
 		r, err := s.Create(ctx, c, t, in.Body.ParentID, in.Body.Fields)
 		if err != nil {
 			return nil, err
@@ -269,7 +270,7 @@ func (s *Service) registerREST(api huma.API) {
 		return out, nil
 	}))
 	huma.Register(api, op(opGet, http.MethodGet, "/{plural}/{id}", "Get a record", "404 for a record of another type or org."),
-		typed(s, ScopeRead, func(ctx context.Context, c Caller, t *schema.Type, in *recordInput) (*recordOutput, error) {
+		typed(s, ScopeRead, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *recordInput) (*recordOutput, error) {
 			r, err := s.Get(ctx, c, t, in.ID)
 			if err != nil {
 				return nil, err
@@ -278,7 +279,7 @@ func (s *Service) registerREST(api huma.API) {
 		}))
 	huma.Register(api, op(opUpdate, http.MethodPatch, "/{plural}/{id}", "Update a record",
 		"Partial: the given fields change (null removes one), the whole record is validated. If-Match optional."),
-		typed(s, ScopeWrite, func(ctx context.Context, c Caller, t *schema.Type, in *patchInput) (*recordOutput, error) {
+		typed(s, ScopeWrite, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *patchInput) (*recordOutput, error) {
 			v, _, err := httpapi.ParseIfMatch(in.IfMatch)
 			if err != nil {
 				return nil, err
@@ -292,7 +293,7 @@ func (s *Service) registerREST(api huma.API) {
 	del := op(opDelete, http.MethodDelete, "/{plural}/{id}", "Delete a record",
 		"With its descendants, in one transaction. A record other records refer to is 409. If-Match optional.")
 	del.DefaultStatus = http.StatusNoContent
-	huma.Register(api, del, typed(s, ScopeWrite, func(ctx context.Context, c Caller, t *schema.Type, in *deleteInput) (*struct{}, error) {
+	huma.Register(api, del, typed(s, ScopeWrite, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *deleteInput) (*struct{}, error) {
 		v, _, err := httpapi.ParseIfMatch(in.IfMatch)
 		if err != nil {
 			return nil, err
@@ -301,8 +302,8 @@ func (s *Service) registerREST(api huma.API) {
 	}))
 	huma.Register(api, op(opChildren, http.MethodGet, "/{plural}/{id}/{child}", "List a record's children",
 		"Of one child type; the same filters, sort and pages as the type's list."),
-		typed(s, ScopeRead, func(ctx context.Context, c Caller, t *schema.Type, in *childrenInput) (*httpapi.ListOutput[Record], error) {
-			ct, err := s.childType(t, in.Child)
+		typed(s, ScopeRead, func(ctx context.Context, c Caller, sc *schema.Schema, t *schema.Type, in *childrenInput) (*httpapi.ListOutput[Record], error) {
+			ct, err := childType(sc, t, in.Child)
 			if err != nil {
 				return nil, err
 			}
@@ -318,7 +319,7 @@ func (s *Service) registerREST(api huma.API) {
 	action := op(opAction, http.MethodPost, "/{plural}/{id}/actions/{action}", "Start an action",
 		"Fire and forget: 202 with Location: /records/jobs/{job_id}. export writes the record and its descendants as JSON or CSV.")
 	action.DefaultStatus = http.StatusAccepted
-	huma.Register(api, action, typed(s, ScopeRead, func(ctx context.Context, c Caller, t *schema.Type, in *actionInput) (*jobOutput, error) {
+	huma.Register(api, action, typed(s, ScopeRead, func(ctx context.Context, c Caller, _ *schema.Schema, t *schema.Type, in *actionInput) (*jobOutput, error) {
 		var params ExportParams
 		if in.Body != nil {
 			params = *in.Body
@@ -331,9 +332,9 @@ func (s *Service) registerREST(api huma.API) {
 	}))
 }
 
-// childType resolves a child type's plural under t.
-func (s *Service) childType(t *schema.Type, plural string) (*schema.Type, error) {
-	for _, c := range s.schema().Children(t.Name) {
+// childType resolves a child type's plural under t in sc.
+func childType(sc *schema.Schema, t *schema.Type, plural string) (*schema.Type, error) {
+	for _, c := range sc.Children(t.Name) {
 		if c.Plural == plural {
 			return c, nil
 		}

@@ -316,7 +316,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, t *schema.Type, id strin
 		for i, r := range tree {
 			ids[i] = r.ID
 		}
-		for _, chunk := range chunked(ids) {
+		for _, chunk := range store.Split(ids, 512) {
 			in, args := store.In(chunk)
 			if _, err := tx.Exec(ctx, `DELETE FROM records_records WHERE id IN (`+in+`)`, args...); err != nil {
 				return err
@@ -333,16 +333,6 @@ func (s *Service) Delete(ctx context.Context, c Caller, t *schema.Type, id strin
 		}
 		return nil
 	})
-}
-
-// chunked splits ids into the IN lists of store.Chunks.
-func chunked(ids []string) [][]string {
-	var out [][]string
-	for _, n := range store.Chunks(len(ids), 512) {
-		out = append(out, ids[:n])
-		ids = ids[n:]
-	}
-	return out
 }
 
 // prefixed qualifies a comma-separated column list.
@@ -373,7 +363,7 @@ func (s *Service) checkReferrers(ctx context.Context, tx *store.Tx, orgID string
 				continue
 			}
 			expr := fieldExpr(tx.Engine(), p)
-			for _, chunk := range chunked(ids) {
+			for _, chunk := range store.Split(ids, 512) {
 				in, args := store.In(chunk)
 				refs, err := store.Collect(ctx, tx, store.ScanOne[string], `SELECT id FROM records_records WHERE type = '`+rt.Name+
 					`' AND org_id = ? AND `+expr+` IN (`+in+`) LIMIT 11`, append([]any{orgID}, args...)...)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/authz/authztest"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/fault"
 )
@@ -190,9 +191,9 @@ func TestAttacks(t *testing.T) {
 	tb, _ := json.Marshal(tampered)
 	auth0 := w.auth0Token(nil)
 	cases := []struct{ name, app, token string }{
-		{"alg none", "records", signHeader(t, map[string]any{"alg": "none", "kid": "ed1"}, nil, claims)},
-		{"alg None", "records", signHeader(t, map[string]any{"alg": "None"}, nil, claims)},
-		{"no alg", "records", signHeader(t, map[string]any{"kid": "ed1"}, w.edKey, claims)},
+		{"alg none", "records", authztest.Sign(t, map[string]any{"alg": "none", "kid": "ed1"}, nil, claims)},
+		{"alg None", "records", authztest.Sign(t, map[string]any{"alg": "None"}, nil, claims)},
+		{"no alg", "records", authztest.Sign(t, map[string]any{"kid": "ed1"}, w.edKey, claims)},
 		{"HS256 with the RSA public key (external)", "records", sign(t, "HS256", "rsa0", rsaPub, w.auth0Claims())},
 		{"HS256 with the Ed25519 public key (platform)", "records", sign(t, "HS256", "ed1", pkix, claims)},
 		{"HS256 with the raw Ed25519 key (platform)", "messaging", sign(t, "HS256", "ed1", []byte(w.edKey.Public().(ed25519.PublicKey)), claims)},
@@ -200,8 +201,8 @@ func TestAttacks(t *testing.T) {
 		{"unknown kid", "records", sign(t, "EdDSA", "nope", w.edKey, claims)},
 		{"no kid", "records", sign(t, "EdDSA", "", w.edKey, claims)},
 		{"unknown kid at external issuer", "records", sign(t, "RS256", "garbage", w.rsaKey, w.auth0Claims())},
-		{"tampered payload", "records", parts[0] + "." + b64(tb) + "." + parts[2]},
-		{"bad signature", "records", parts[0] + "." + parts[1] + "." + b64(make([]byte, 64))},
+		{"tampered payload", "records", parts[0] + "." + authztest.B64(tb) + "." + parts[2]},
+		{"bad signature", "records", parts[0] + "." + parts[1] + "." + authztest.B64(make([]byte, 64))},
 		{"signed by another key", "records", sign(t, "EdDSA", "ed1", otherEd(t), claims)},
 		{"wrong iss", "records", sign(t, "EdDSA", "ed1", w.edKey, with("iss", "https://evil.example.com"))},
 		{"no iss", "records", sign(t, "EdDSA", "ed1", w.edKey, with("iss", nil))},
@@ -223,10 +224,10 @@ func TestAttacks(t *testing.T) {
 		{"garbage", "records", "garbage"},
 		{"dots", "records", ".."},
 		{"bad base64", "records", "!!!." + parts[1] + "." + parts[2]},
-		{"header not JSON", "records", b64([]byte("nope")) + "." + parts[1] + "." + parts[2]},
-		{"payload an array", "records", parts[0] + "." + b64([]byte("[1]")) + "." + parts[2]},
+		{"header not JSON", "records", authztest.B64([]byte("nope")) + "." + parts[1] + "." + parts[2]},
+		{"payload an array", "records", parts[0] + "." + authztest.B64([]byte("[1]")) + "." + parts[2]},
 		{"very long", "records", strings.Repeat("a", 1<<20)},
-		{"huge header", "records", b64([]byte(`{"alg":"EdDSA","kid":"`+strings.Repeat("k", 10000)+`"}`)) + "." + parts[1] + "." + parts[2]},
+		{"huge header", "records", authztest.B64([]byte(`{"alg":"EdDSA","kid":"`+strings.Repeat("k", 10000)+`"}`)) + "." + parts[1] + "." + parts[2]},
 		{"empty bearer", "records", ""},
 	}
 	for _, c := range cases {
@@ -281,7 +282,7 @@ func relabel(t *testing.T, tok, iss string) string {
 	}
 	c["iss"] = iss
 	b, _ := json.Marshal(c)
-	return p[0] + "." + b64(b) + "." + p[2]
+	return p[0] + "." + authztest.B64(b) + "." + p[2]
 }
 
 // TestEveryTokenEveryApp presents each credential kind to each app: only

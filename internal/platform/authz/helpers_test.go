@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-dev/tessera/internal/platform/authz/authztest"
 	"github.com/tessera-dev/tessera/internal/platform/config"
 )
 
@@ -90,8 +88,6 @@ func (f fakeAdmin) Verify(_ context.Context, id, secret string) (bool, error) {
 	return ok && s == secret, nil
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
 // sign makes a compact JWS of claims with alg and key (ed25519.PrivateKey,
 // *rsa.PrivateKey or []byte for HS256); hdr adds header members.
 func sign(t testing.TB, alg, kid string, key any, claims map[string]any) string {
@@ -100,39 +96,7 @@ func sign(t testing.TB, alg, kid string, key any, claims map[string]any) string 
 	if kid != "" {
 		h["kid"] = kid
 	}
-	return signHeader(t, h, key, claims)
-}
-
-func signHeader(t testing.TB, h map[string]any, key any, claims map[string]any) string {
-	t.Helper()
-	hb, err := json.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := b64(hb) + "." + b64(cb)
-	var sig []byte
-	switch k := key.(type) {
-	case ed25519.PrivateKey:
-		sig = ed25519.Sign(k, []byte(input))
-	case *rsa.PrivateKey:
-		d := sha256.Sum256([]byte(input))
-		sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-	case []byte:
-		m := hmac.New(sha256.New, k)
-		m.Write([]byte(input))
-		sig = m.Sum(nil)
-	case nil:
-	default:
-		t.Fatalf("sign: key type %T", key)
-	}
-	return input + "." + b64(sig)
+	return authztest.Sign(t, h, key, claims)
 }
 
 // world is a configured authorizer with one key of every kind.
@@ -153,15 +117,15 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, dir: newFakeDir(), now: time.Unix(1_800_000_000, 0)}
 	_, w.edKey, _ = ed25519.GenerateKey(rand.Reader)
-	w.rsaKey = testRSAKey(t)
-	w.otherKey = testRSAKey(t)
+	w.rsaKey = authztest.RSAKey(t)
+	w.otherKey = authztest.RSAKey(t)
 	keys := []*rsa.PrivateKey{w.rsaKey}
 	w.jwksKeys.Store(&keys)
 	w.jwks = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.fetches.Add(1)
 		var out []map[string]string
 		for i, k := range *w.jwksKeys.Load() {
-			out = append(out, rsaJWK(kidOf(i), &k.PublicKey))
+			out = append(out, authztest.RSAJWK(kidOf(i), &k.PublicKey))
 		}
 		rw.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(rw).Encode(map[string]any{"keys": out})
@@ -195,37 +159,7 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
-var rsaKeys struct {
-	sync.Mutex
-	keys []*rsa.PrivateKey
-}
-
-// testRSAKey returns a 2048-bit key, from a small pool (generation is slow).
-func testRSAKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	rsaKeys.Lock()
-	defer rsaKeys.Unlock()
-	if len(rsaKeys.keys) < 4 {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rsaKeys.keys = append(rsaKeys.keys, k)
-		return k
-	}
-	k := rsaKeys.keys[0]
-	rsaKeys.keys = append(rsaKeys.keys[1:], k)
-	return k
-}
-
 func kidOf(i int) string { return "rsa" + string(rune('0'+i)) }
-
-func rsaJWK(kid string, k *rsa.PublicKey) map[string]string {
-	return map[string]string{
-		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-		"n": b64(k.N.Bytes()), "e": b64(big.NewInt(int64(k.E)).Bytes()),
-	}
-}
 
 func (w *world) exp() int64 { return w.now.Add(15 * time.Minute).Unix() }
 

@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"github.com/tessera-dev/tessera/internal/platform/authz/authztest"
+
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -23,7 +25,7 @@ func verifies(alg string, key any, input string, sig []byte) bool {
 	if !ok {
 		return false
 	}
-	_, err := jws.Verify([]byte(input+"."+b64(sig)), jws.WithCompact(), jws.WithKey(a, key))
+	_, err := jws.Verify([]byte(input+"."+authztest.B64(sig)), jws.WithCompact(), jws.WithKey(a, key))
 	return err == nil
 }
 
@@ -40,7 +42,7 @@ func TestJOSEAlgorithms(t *testing.T) {
 		t.Fatal(err)
 	}
 	esSig := append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...)
-	rk := testRSAKey(t)
+	rk := authztest.RSAKey(t)
 	psSig, err := rsa.SignPSS(rand.Reader, rk, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +80,13 @@ func TestJOSEAlgorithms(t *testing.T) {
 	// JWKS: RSA, EC and OKP keys parse; private, encryption and kid-less
 	// keys are skipped.
 	set := map[string]any{"keys": []map[string]string{
-		rsaJWK("r", &rk.PublicKey),
-		{"kty": "EC", "kid": "e", "crv": "P-256", "x": b64(ec.X.FillBytes(make([]byte, 32))), "y": b64(ec.Y.FillBytes(make([]byte, 32)))},
-		{"kty": "OKP", "kid": "o", "crv": "Ed25519", "x": b64(pub)},
-		{"kty": "OKP", "kid": "priv", "crv": "Ed25519", "x": b64(pub), "d": b64(priv.Seed())},
-		{"kty": "OKP", "kid": "enc", "use": "enc", "crv": "Ed25519", "x": b64(pub)},
-		{"kty": "OKP", "crv": "Ed25519", "x": b64(pub)},
-		{"kty": "EC", "kid": "badpoint", "crv": "P-256", "x": b64(make([]byte, 32)), "y": b64(make([]byte, 32))},
+		authztest.RSAJWK("r", &rk.PublicKey),
+		{"kty": "EC", "kid": "e", "crv": "P-256", "x": authztest.B64(ec.X.FillBytes(make([]byte, 32))), "y": authztest.B64(ec.Y.FillBytes(make([]byte, 32)))},
+		{"kty": "OKP", "kid": "o", "crv": "Ed25519", "x": authztest.B64(pub)},
+		{"kty": "OKP", "kid": "priv", "crv": "Ed25519", "x": authztest.B64(pub), "d": authztest.B64(priv.Seed())},
+		{"kty": "OKP", "kid": "enc", "use": "enc", "crv": "Ed25519", "x": authztest.B64(pub)},
+		{"kty": "OKP", "crv": "Ed25519", "x": authztest.B64(pub)},
+		{"kty": "EC", "kid": "badpoint", "crv": "P-256", "x": authztest.B64(make([]byte, 32)), "y": authztest.B64(make([]byte, 32))},
 	}}
 	body, _ := json.Marshal(set)
 	keys, err := parseJWKS(body)

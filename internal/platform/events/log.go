@@ -150,11 +150,10 @@ func (l *Log) RecordAll(ctx context.Context, tx *store.Tx, evs []Event) ([]Event
 		e.ID, e.Time = id.String(), now
 		out[i] = e
 	}
-	for rest, sizes := out, store.Chunks(len(out), maxInsertRows); len(sizes) > 0; sizes = sizes[1:] {
-		if err := insertEvents(ctx, tx, rest[:sizes[0]]); err != nil {
+	for _, part := range store.Split(out, maxInsertRows) {
+		if err := insertEvents(ctx, tx, part); err != nil {
 			return nil, err
 		}
-		rest = rest[sizes[0]:]
 	}
 
 	l.mu.RLock()

@@ -19,6 +19,17 @@ func Chunks(n, max int) []int {
 	return sizes
 }
 
+// Split cuts items into the slices of Chunks(len(items), max), in order.
+func Split[T any](items []T, max int) [][]T {
+	sizes := Chunks(len(items), max)
+	out := make([][]T, 0, len(sizes))
+	for _, n := range sizes {
+		out = append(out, items[:n:n])
+		items = items[n:]
+	}
+	return out
+}
+
 // Values returns the VALUES list of a multi-row INSERT: rows groups of cols
 // placeholders, "(?, ?), (?, ?)".
 func Values(rows, cols int) string {

@@ -38,3 +38,24 @@ func TestIn(t *testing.T) {
 		}
 	}
 }
+
+func TestSplit(t *testing.T) {
+	items := []int{0, 1, 2, 3, 4, 5, 6}
+	parts := Split(items, 4)
+	var lens []int
+	var joined []int
+	for _, p := range parts {
+		lens = append(lens, len(p))
+		joined = append(joined, p...)
+	}
+	if !slices.Equal(lens, []int{4, 2, 1}) || !slices.Equal(joined, items) {
+		t.Fatalf("Split: sizes %v, items %v", lens, joined)
+	}
+	parts[0] = append(parts[0], 99) // capped: cannot overwrite the next part
+	if items[4] != 4 {
+		t.Fatalf("a part's append overwrote the next: %v", items)
+	}
+	if got := Split([]int{}, 4); len(got) != 0 {
+		t.Fatalf("Split(empty) = %v", got)
+	}
+}

@@ -21,7 +21,7 @@ import (
 // has been idle a minute: closing them as soon as load dips (when at most 2
 // were kept) made 140–160 new connections a second under load, each a
 // backend start, SET ROLE and an empty statement cache (the records bench:
-// 1,728 gets/s then, 7,528 with idle connections kept).
+// 1,728 gets/s then, 7,118 with idle connections kept).
 const (
 	rootMaxOpen     = 4
 	poolMaxIdle     = 2 // the root pool's
