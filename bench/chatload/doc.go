@@ -77,4 +77,8 @@
 // shows how late its sends went out. Message frames are parsed by a small
 // scanner (encoding/json only for anything unexpected): with encoding/json
 // the generator took half a CPU at 50,000 receipts/s.
+//
+// Code: the generator is package bench/chatload/loadgen (bench/run runs it
+// too, as its chat workload), its histograms bench/chatload/latency; this
+// command is its flags.
 package main

@@ -67,7 +67,8 @@ Configuration: flags > TESSERA_* environment > --config YAML file > defaults.`,
 	root.PersistentFlags().StringVar(&c.configFile, "config", "", "YAML configuration file")
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.configCommand(), c.versionCommand(),
-		c.userCommand(), c.orgCommand(), c.keysCommand(), c.adminKeyCommand(), c.tokenCommand(), c.recordsCommand())
+		c.userCommand(), c.orgCommand(), c.keysCommand(), c.adminKeyCommand(), c.tokenCommand(), c.recordsCommand(),
+		c.backupCommand(), c.restoreCommand(), c.devCommand())
 	return root
 }
 

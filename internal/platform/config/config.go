@@ -41,11 +41,14 @@ type Config struct {
 	// Scheduling configures the scheduling app.
 	Scheduling Scheduling `koanf:"scheduling" json:"scheduling"`
 	// Files configures the files app.
-	Files  Files  `koanf:"files" json:"files"`
-	Auth   Auth   `koanf:"auth" json:"auth"`
-	CORS   CORS   `koanf:"cors" json:"cors"`
-	Events Events `koanf:"events" json:"events"`
-	Jobs   Jobs   `koanf:"jobs" json:"jobs"`
+	Files Files `koanf:"files" json:"files"`
+	Auth  Auth  `koanf:"auth" json:"auth"`
+	CORS  CORS  `koanf:"cors" json:"cors"`
+	// TrustedProxies are the load balancers (IPs or CIDR prefixes) whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []string `koanf:"trusted_proxies" json:"trusted_proxies"`
+	Events         Events   `koanf:"events" json:"events"`
+	Jobs           Jobs     `koanf:"jobs" json:"jobs"`
 }
 
 // Events configures the event log.

@@ -155,6 +155,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "public url", args: []string{"--public-url", "ftp://x"}, key: "public_url"},
 		{name: "unknown app", args: []string{"--apps", "messaging,chess"}, key: "apps"},
 		{name: "cors origin", environ: []string{"TESSERA_CORS_ORIGINS=https://a.example/path"}, key: "cors.origins"},
+		{name: "trusted proxy", environ: []string{"TESSERA_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, key: "trusted_proxies"},
 		{name: "retention", args: []string{"--events-retention", "5m"}, key: "events.retention"},
 		{name: "retention not a duration", environ: []string{"TESSERA_EVENTS_RETENTION=week"}, key: "events.retention"},
 		{name: "max rules", args: []string{"--messaging-max-rules", "0"}, key: "messaging.max_rules"},

@@ -61,6 +61,7 @@ func Keys() []Key {
 		{Name: "events.retention", Default: "168h", Help: "how long the event log keeps events for resume and audit (Go duration)"},
 		{Name: "jobs.max_attempts", Default: "8", Help: "attempts of a durable handler before it is dead (1–100)"},
 		{Name: "cors.origins", Help: "allowed CORS origins, comma list (none by default)", List: true},
+		{Name: "trusted_proxies", Help: "load balancers (IPs or CIDR prefixes, comma list) whose X-Forwarded-For names the client (none by default)", List: true},
 	}
 }
 

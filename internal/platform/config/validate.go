@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -52,6 +53,9 @@ func (c *Config) validate(knownApps []string) error {
 		if err := checkOrigin(origin); err != nil {
 			return errorf("cors.origins", "%v", err)
 		}
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return errorf("trusted_proxies", "%v", err)
 	}
 	if time.Duration(c.Events.Retention) < time.Hour {
 		return errorf("events.retention", "must be at least 1h, got %s", time.Duration(c.Events.Retention))
@@ -235,4 +239,24 @@ func (r Restaurants) validate() error {
 		}
 	}
 	return nil
+}
+
+// ParseTrustedProxies parses trusted_proxies: IP addresses and CIDR
+// prefixes ("10.0.0.0/8", "127.0.0.1", "::1").
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

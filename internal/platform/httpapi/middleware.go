@@ -20,6 +20,10 @@ const hsts = "max-age=63072000; includeSubDomains"
 // reqInfo and sets the headers every response carries.
 func (s *Server) prepare(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr := s.proxies.clientAddr(r); addr != r.RemoteAddr {
+			r = r.WithContext(r.Context()) // a shallow copy, not the caller's request
+			r.RemoteAddr = addr
+		}
 		info := &reqInfo{id: requestIDFrom(r.Header.Get("X-Request-Id")), log: s.log}
 		r = r.WithContext(withReqInfo(r.Context(), info))
 		s.setEdgeHeaders(w.Header(), r)

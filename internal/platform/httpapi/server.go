@@ -19,6 +19,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -38,6 +39,10 @@ type Options struct {
 	// call the API from a browser. Empty means CORS is closed: no
 	// Access-Control-Allow-Origin header is ever sent.
 	CORSOrigins []string
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client (ParseTrustedProxies): the request's RemoteAddr becomes the
+	// client's address, for logs and per-IP limits. Empty: none trusted.
+	TrustedProxies []netip.Prefix
 	// Checks are run by /readyz.
 	Checks []Check
 	// Metrics is the registry /metrics serves and the HTTP metrics are
@@ -68,6 +73,7 @@ type Server struct {
 	api     huma.API
 	log     *slog.Logger
 	cors    corsPolicy
+	proxies trustedProxies
 	checks  []Check
 	metrics *metrics
 	openapi openAPIDoc
@@ -94,6 +100,7 @@ func New(opts Options) *Server {
 		mux:     http.NewServeMux(),
 		log:     log,
 		cors:    newCORSPolicy(opts.CORSOrigins),
+		proxies: opts.TrustedProxies,
 		checks:  opts.Checks,
 		metrics: newMetrics(opts.Metrics),
 	}

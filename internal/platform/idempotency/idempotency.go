@@ -68,6 +68,10 @@ type Keys struct {
 	db  *store.DB
 	log *slog.Logger
 	now func() time.Time
+	// mark is the statement that sets committed from an app's transaction:
+	// on Postgres the app's role has its own search_path, so the table is
+	// named with its schema.
+	mark string
 }
 
 // New returns the keys of st (migrated with Migrations).
@@ -75,7 +79,12 @@ func New(st *store.Store, log *slog.Logger) *Keys {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Keys{db: st.App(Schema), log: log, now: time.Now}
+	table := "idempotency_keys"
+	if st.Engine() == store.EnginePostgres {
+		table = Schema + "." + table
+	}
+	return &Keys{db: st.App(Schema), log: log, now: time.Now,
+		mark: "UPDATE " + table + " SET committed = 1 WHERE scope = ? AND key = ? AND created_at = ?"}
 }
 
 // Middleware serves next with idempotency keys honoured on POST requests.
@@ -110,19 +119,20 @@ func (k *Keys) Middleware(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		scope := string(p.Via) + ":" + p.UserID + ":" + p.ClientID + ":" + p.OrgID
 		fp := fingerprint(r, body)
-		prior, claimed, err := k.claim(r.Context(), scope, key, fp)
+		prior, claimedAt, claimed, err := k.claim(r.Context(), scope, key, fp)
 		switch {
 		case err != nil:
-			if fault.Is(err, fault.Conflict) {
+			if errors.Is(err, errInProgress) {
 				w.Header().Set("Retry-After", "1") // the first request is still running
 			}
 			httpapi.WriteProblem(w, r, err)
 		case !claimed:
 			replay(w, r, prior)
 		default:
+			ref := claimRef{scope, key, claimedAt}
 			rec := &recorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
-			k.finish(scope, key, rec)
+			next.ServeHTTP(rec, r.WithContext(store.WithCommitHook(r.Context(), k.markCommitted(ref))))
+			k.finish(ref, rec)
 		}
 	})
 }
@@ -172,12 +182,13 @@ type answer struct {
 	location    string
 	body        []byte
 	createdAt   int64
+	committed   bool
 }
 
-// claim takes the key for this request, or returns the answer it already
-// has. Errors: 422 when the key was used for another request, 409 while
-// the first request is in progress.
-func (k *Keys) claim(ctx context.Context, scope, key, fp string) (prior answer, claimed bool, err error) {
+// claim takes the key for this request (the claim's created_at is
+// claimedAt), or returns the answer it already has. Errors: 422 when the key
+// was used for another request, 409 while the first request is in progress.
+func (k *Keys) claim(ctx context.Context, scope, key, fp string) (prior answer, claimedAt int64, claimed bool, err error) {
 	now := k.now().UnixMicro()
 	err = k.db.InTx(ctx, func(tx *store.Tx) error {
 		claimed = false
@@ -185,20 +196,23 @@ func (k *Keys) claim(ctx context.Context, scope, key, fp string) (prior answer, 
 		if err != nil {
 			return err
 		}
-		stale := found && (a.createdAt < now-keep.Microseconds() ||
-			(a.status == inProgress && a.createdAt < now-abandonAfter.Microseconds()))
+		expired := found && a.createdAt < now-keep.Microseconds()
+		abandoned := found && a.status == inProgress && a.createdAt < now-abandonAfter.Microseconds()
+		stale := expired || (abandoned && !a.committed)
 		switch {
 		case !found:
 			_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, status, created_at)
 				VALUES (?, ?, ?, ?, ?)`, scope, key, fp, inProgress, now)
 		case stale:
 			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET fingerprint = ?, status = ?, content_type = '', location = '',
-				body = NULL, created_at = ? WHERE scope = ? AND key = ?`, fp, inProgress, now, scope, key)
+				body = NULL, created_at = ?, committed = 0 WHERE scope = ? AND key = ?`, fp, inProgress, now, scope, key)
 		case a.fingerprint != fp:
 			return fault.WithFields("this Idempotency-Key was used for a different request", fault.FieldError{
 				Location: "header." + Header, Message: "use a new key for a new request"})
+		case abandoned:
+			return errAnswerLost
 		case a.status == inProgress:
-			return fault.New(fault.Conflict, "a request with this Idempotency-Key is in progress")
+			return errInProgress
 		default:
 			prior = a
 			return nil
@@ -209,13 +223,13 @@ func (k *Keys) claim(ctx context.Context, scope, key, fp string) (prior answer, 
 		claimed = true
 		return nil
 	})
-	return prior, claimed, err
+	return prior, now, claimed, err
 }
 
 func get(ctx context.Context, q store.Querier, scope, key string) (answer, bool, error) {
 	var a answer
-	err := q.QueryRow(ctx, `SELECT fingerprint, status, content_type, location, body, created_at FROM idempotency_keys
-		WHERE scope = ? AND key = ?`, scope, key).Scan(&a.fingerprint, &a.status, &a.contentType, &a.location, &a.body, &a.createdAt)
+	err := q.QueryRow(ctx, `SELECT fingerprint, status, content_type, location, body, created_at, committed != 0 FROM idempotency_keys
+		WHERE scope = ? AND key = ?`, scope, key).Scan(&a.fingerprint, &a.status, &a.contentType, &a.location, &a.body, &a.createdAt, &a.committed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return answer{}, false, nil
 	}
@@ -225,22 +239,89 @@ func get(ctx context.Context, q store.Querier, scope, key string) (answer, bool,
 	return a, true, nil
 }
 
+// The answers of claim to a key whose request has not answered.
+var (
+	// errInProgress: the first request is still running (sent with
+	// Retry-After: 1).
+	errInProgress = fault.New(fault.Conflict, "a request with this Idempotency-Key is in progress")
+	// errAnswerLost: the first request's work committed, but the node
+	// serving it stopped before its answer was stored. Running it again
+	// would apply it twice.
+	errAnswerLost = fault.New(fault.Conflict, "the request with this Idempotency-Key was applied, but its answer was lost "+
+		"when the server handling it stopped: read the resource instead of retrying")
+)
+
+// markCommitted is the commit hook of a claimed request: it sets the
+// claim's committed flag in each of the request's transactions.
+func (k *Keys) markCommitted(c claimRef) func(tx *store.Tx) error {
+	return func(tx *store.Tx) error {
+		_, err := tx.Exec(tx.Context(), k.mark, c.scope, c.key, c.createdAt)
+		return err
+	}
+}
+
+// claimRef names one claim: the key and the claim's created_at, so that a
+// late write never touches a newer claim of the same key.
+type claimRef struct {
+	scope, key string
+	createdAt  int64
+}
+
 // finish stores a successful answer, or drops the claim so that the request
-// can be retried.
-func (k *Keys) finish(scope, key string, rec *recorder) {
+// can be retried. The response is already written; when the database is
+// unreachable (a restart), finish keeps trying in the background, with
+// back-off, until the claim would be taken over anyway (abandonAfter):
+// without that, retries of the key would get 409 for a minute after the
+// database came back, and a success whose answer was never stored could run
+// twice.
+func (k *Keys) finish(c claimRef, rec *recorder) {
+	var query string
+	var args []any
+	if rec.status() >= 200 && rec.status() < 300 && !rec.overflow {
+		query = `UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ?
+			WHERE scope = ? AND key = ? AND created_at = ?`
+		args = []any{rec.status(), rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.body.Bytes()}
+	} else {
+		query = "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at = ?"
+	}
+	args = append(args, c.scope, c.key, c.createdAt)
+	err := k.exec(query, args)
+	if err == nil {
+		return
+	}
+	if !fault.Is(err, fault.Unavailable) {
+		k.log.Warn("idempotency: could not record the answer", "error", err)
+		return
+	}
+	go k.retry(c, query, args)
+}
+
+// retry runs a finishing write until it succeeds, fails for another reason
+// than an unreachable database, or the claim is older than abandonAfter.
+// The goroutine is its own owner and ends by that deadline.
+func (k *Keys) retry(c claimRef, query string, args []any) {
+	deadline := time.UnixMicro(c.createdAt).Add(abandonAfter)
+	pause := 100 * time.Millisecond
+	for {
+		time.Sleep(pause)
+		err := k.exec(query, args)
+		switch {
+		case err == nil:
+			return
+		case !fault.Is(err, fault.Unavailable) || k.now().Add(pause).After(deadline):
+			k.log.Warn("idempotency: gave up recording the answer", "error", err)
+			return
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// exec runs one finishing write, bounded by storeTimeout.
+func (k *Keys) exec(query string, args []any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	var err error
-	if rec.status() >= 200 && rec.status() < 300 && !rec.overflow {
-		_, err = k.db.Exec(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ?
-			WHERE scope = ? AND key = ?`, rec.status(), rec.Header().Get("Content-Type"), rec.Header().Get("Location"),
-			rec.body.Bytes(), scope, key)
-	} else {
-		_, err = k.db.Exec(ctx, "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", scope, key)
-	}
-	if err != nil {
-		k.log.Warn("idempotency: could not record the answer", "error", err)
-	}
+	_, err := k.db.Exec(ctx, query, args...)
+	return store.Normalize(err)
 }
 
 // replay writes a remembered answer.

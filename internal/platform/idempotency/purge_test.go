@@ -21,7 +21,7 @@ func TestPurge(t *testing.T) {
 		start := time.Now()
 		k.now = func() time.Time { return start }
 		for _, key := range []string{"old", "new"} {
-			if _, claimed, err := k.claim(ctx, "u1", key, "fp"); err != nil || !claimed {
+			if _, _, claimed, err := k.claim(ctx, "u1", key, "fp"); err != nil || !claimed {
 				t.Fatalf("claim %s: %v %v", key, claimed, err)
 			}
 			k.now = func() time.Time { return start.Add(12 * time.Hour) }

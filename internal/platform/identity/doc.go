@@ -73,6 +73,6 @@
 // (429 + Retry-After, even for the right password while blocked); sign-up
 // is limited per IP, forgot and resend per IP and per address (x/time/rate).
 // N nodes give an attacker N times the allowance; a shared (Redis) limiter
-// is future work. The client IP is the connection's remote host:
-// X-Forwarded-For is not trusted.
+// is future work. The client IP is the request's RemoteAddr, which the edge
+// takes from X-Forwarded-For only behind the configured trusted_proxies.
 package identity

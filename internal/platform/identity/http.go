@@ -23,8 +23,8 @@ import (
 // user id (the authorizer's, from a platform access token).
 
 // clientAddr resolves the client's IP, the key of per-IP throttling: the
-// host of the connection's remote address. X-Forwarded-For is not trusted
-// here; a node behind a proxy must rewrite RemoteAddr (see docs).
+// host of the request's RemoteAddr, which the edge rewrites from
+// X-Forwarded-For only for the configured trusted_proxies.
 // It also keeps the Content-Type of POST /auth/token (read here rather
 // than as a header parameter, which would show in the OpenAPI document).
 type clientAddr struct{ ip, contentType string }

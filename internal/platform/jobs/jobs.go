@@ -97,7 +97,7 @@ const (
 	DefaultPollInterval = 25 * time.Millisecond
 	DefaultWorkers      = 20
 	DefaultJobTimeout   = 5 * time.Minute
-	DefaultRescueAfter  = time.Hour
+	DefaultRescueAfter  = 10 * time.Minute // DefaultJobTimeout and 5 minutes to spare
 	// PurgeSchedule is the built-in schedule that purges the event log.
 	PurgeSchedule = "platform.events.purge"
 )
@@ -137,10 +137,11 @@ type Options struct {
 // before Start; Emit may enqueue before Start (the jobs wait in the
 // database). It is safe for concurrent use.
 type Runner struct {
-	st     *store.Store
-	log    *events.Log
-	opts   Options
-	client *river.Client[*sql.Tx]
+	st      *store.Store
+	log     *events.Log
+	opts    Options
+	client  *river.Client[*sql.Tx]
+	metrics *metrics
 
 	mu        sync.RWMutex
 	started   bool
@@ -188,13 +189,14 @@ func New(st *store.Store, log *events.Log, opts Options) (*Runner, error) {
 		opts.JobTimeout = DefaultJobTimeout
 	}
 	if opts.RescueAfter <= 0 {
-		opts.RescueAfter = max(DefaultRescueAfter, opts.JobTimeout+time.Minute)
+		opts.RescueAfter = max(DefaultRescueAfter, opts.JobTimeout+5*time.Minute)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{st: st, log: log, opts: opts,
 		handlers: map[string]Handler{}, byType: map[string][]string{}, schedules: map[string]Schedule{}}
+	r.metrics = newMetrics(r)
 
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(r.workEvent)); err != nil {
@@ -313,11 +315,14 @@ func (r *Runner) workEvent(ctx context.Context, job *river.Job[eventArgs]) error
 	h, ok := r.handlers[job.Args.Handler]
 	r.mu.RUnlock()
 	if !ok {
-		return river.JobCancel(fmt.Errorf("jobs: no handler named %q in this release", job.Args.Handler))
+		err := river.JobCancel(fmt.Errorf("jobs: no handler named %q in this release", job.Args.Handler))
+		r.metrics.observe("handler", job.Args.Handler, job.Attempt, job.MaxAttempts, err)
+		return err
 	}
 	e := job.Args.Event
 	e.Payload = json.RawMessage(job.Args.Payload)
 	err := h.Handle(ctx, e)
+	r.metrics.observe("handler", h.Name, job.Attempt, job.MaxAttempts, err)
 	if err != nil && h.OnDead != nil && job.Attempt >= job.MaxAttempts && !isJobCancel(err) {
 		if dErr := h.OnDead(context.WithoutCancel(ctx), e, err); dErr != nil {
 			r.opts.Logger.WarnContext(ctx, "jobs: OnDead failed", "handler", h.Name, "event", e.ID, "error", dErr)
@@ -337,9 +342,13 @@ func (r *Runner) workSchedule(ctx context.Context, job *river.Job[scheduleArgs])
 	s, ok := r.schedules[job.Args.Name]
 	r.mu.RUnlock()
 	if !ok {
-		return river.JobCancel(fmt.Errorf("jobs: no schedule named %q in this release", job.Args.Name))
+		err := river.JobCancel(fmt.Errorf("jobs: no schedule named %q in this release", job.Args.Name))
+		r.metrics.observe("schedule", job.Args.Name, job.Attempt, job.MaxAttempts, err)
+		return err
 	}
-	return s.Run(ctx)
+	err := s.Run(ctx)
+	r.metrics.observe("schedule", s.Name, job.Attempt, job.MaxAttempts, err)
+	return err
 }
 
 // Start starts working jobs and, on the node elected leader, the schedules,

@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tessera-dev/tessera/internal/platform/app"
@@ -31,6 +32,7 @@ import (
 	"github.com/tessera-dev/tessera/internal/platform/orgs"
 	"github.com/tessera-dev/tessera/internal/platform/realtime"
 	"github.com/tessera-dev/tessera/internal/platform/store"
+	"github.com/tessera-dev/tessera/web"
 )
 
 // Options tune how a node starts.
@@ -133,19 +135,27 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := config.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, &config.Error{Key: "trusted_proxies", Msg: err.Error()}
+	}
 	n.edge = httpapi.New(httpapi.Options{
-		Title:       "Tessera",
-		Version:     opts.Version,
-		Logger:      log,
-		CORSOrigins: cfg.CORS.Origins,
-		Checks:      checks,
+		Title:          "Tessera",
+		Version:        opts.Version,
+		Logger:         log,
+		CORSOrigins:    cfg.CORS.Origins,
+		TrustedProxies: proxies,
+		Checks:         checks,
 		// The authorizer, then idempotency keys (kept per caller).
 		Authenticate: func(h http.Handler) http.Handler { return n.auth.Handler(keys.Middleware(h)) },
 	})
-	if err := n.hub.RegisterMetrics(n.edge.Metrics()); err != nil {
-		return nil, err
+	for _, register := range []func(prometheus.Registerer) error{n.hub.RegisterMetrics, n.events.RegisterMetrics, n.jobs.RegisterMetrics} {
+		if err := register(n.edge.Metrics()); err != nil {
+			return nil, err
+		}
 	}
 	n.edge.Handle(blob.PathPrefix, blob.Handler(blobs))
+	web.Register(n.edge.Handle) // the console: GET / and GET /console/
 	n.mountAuth()
 	platform := app.Platform{Store: st, Events: n.events, Jobs: n.jobs, Mail: n.mail, Hub: n.hub, Blobs: blobs, Auth: n.auth,
 		Users: n.id.Users, Orgs: n.id.Orgs}

@@ -2,57 +2,17 @@ package node
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tessera-dev/tessera/internal/platform/testhttp"
-
 	"github.com/tessera-dev/tessera/internal/platform/config"
+	"github.com/tessera-dev/tessera/internal/platform/servicetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
 	"github.com/tessera-dev/tessera/internal/platform/store/storetest"
+	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
-
-// redisServer is a private redis-server process on its own port, so the test
-// can stop and restart it without disturbing other tests.
-type redisServer struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, port int) *redisServer {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &redisServer{t: t, port: port, cmd: cmd}
-	t.Cleanup(r.stop)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			_ = c.Close()
-			return r
-		}
-	}
-	t.Fatal("redis-server did not start")
-	return nil
-}
-
-func (r *redisServer) stop() {
-	if r.cmd.ProcessState == nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-	}
-}
 
 // TestRedisOutage: two nodes on one Postgres and a Redis that goes down and
 // comes back. With the fallback poll set to an hour, only Redis carries
@@ -64,15 +24,11 @@ func TestRedisOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and stops a redis-server")
 	}
-	port, err := strconv.Atoi(strings.TrimPrefix(freePort(t), "127.0.0.1:"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	redis := startRedis(t, port)
+	redis := servicetest.StartRedis(t)
 	dsn := storetest.DSN(t, store.EnginePostgres)
 	cfg := func() *config.Config {
 		c, err := config.Load(config.Sources{KnownApps: []string{"notes"}, Environ: []string{
-			"TESSERA_DATA_DIR=" + t.TempDir(), "TESSERA_DATABASE=" + dsn, fmt.Sprintf("TESSERA_REDIS=redis://127.0.0.1:%d/0", port)}})
+			"TESSERA_DATA_DIR=" + t.TempDir(), "TESSERA_DATABASE=" + dsn, "TESSERA_REDIS=" + redis.URL()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +43,7 @@ func TestRedisOutage(t *testing.T) {
 	// wake-up gets through.
 	postUntilPushed(t, b.URL, f, "b-before", "")
 
-	redis.stop()
+	redis.Stop()
 	post(t, a.URL, "a-during") // a single node keeps working
 	f.expect("a-during")
 	if status, body := testhttp.Do(t, "GET", a.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
@@ -95,7 +51,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	post(t, b.URL, "b-during") // committed, but node A is not woken
 
-	startRedis(t, port)
+	redis.Start()
 	waitFor(t, "readyz after Redis restart", func() bool {
 		status, _ := testhttp.Do(t, "GET", a.URL+"/readyz", "")
 		return status == http.StatusOK
@@ -149,19 +105,6 @@ func postUntilPushed(t *testing.T, base string, f *feed, prefix, first string) {
 			t.Fatal("no cross-node push within 60s")
 		}
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {

@@ -147,7 +147,7 @@ func (g *GroupCommit) Do(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: group commit: %w", err)
 	}
-	c := &gcCall{ctx: ctx, fn: fn, done: make(chan gcResult, 1)}
+	c := &gcCall{ctx: ctx, fn: withCommitHook(ctx, fn), done: make(chan gcResult, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
 	start := !g.running

@@ -118,6 +118,7 @@ func (db *DB) InTxIsolated(ctx context.Context, iso Isolation, fn func(tx *Tx) e
 	if err := db.checkNotInTx(ctx); err != nil {
 		return err
 	}
+	fn = withCommitHook(ctx, fn)
 	var after []func()
 	err := db.store.retry(ctx, func() error {
 		var err error

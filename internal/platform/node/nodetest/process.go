@@ -70,6 +70,17 @@ func serveChild(apps []app.App) error {
 	return serveErr
 }
 
+// Command returns the command that runs the test binary as a node process
+// (see ChildMain) with the test's environment plus environ
+// ("TESSERA_KEY=value": at least TESSERA_ADDR, TESSERA_DATABASE and
+// TESSERA_DATA_DIR), not started. Spawn starts one; a cluster runner starts
+// several.
+func Command(ctx context.Context, environ ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$") //nolint:gosec // G204: the test binary itself
+	cmd.Env = append(append(os.Environ(), childEnv+"=1"), environ...)
+	return cmd
+}
+
 // Proc is a node running in a child process of the test binary.
 type Proc struct {
 	// URL is the node's base URL.
@@ -101,8 +112,7 @@ func Spawn(t testing.TB, environ ...string) *Proc {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	p := &Proc{URL: "http://" + addr, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(context.Background(), os.Args[0], "-test.run=^$") //nolint:gosec // G204: the test binary itself
-	p.cmd.Env = append(append(os.Environ(), childEnv+"=1", "TESSERA_ADDR="+addr), environ...)
+	p.cmd = Command(context.Background(), append([]string{"TESSERA_ADDR=" + addr}, environ...)...)
 	p.cmd.Stderr = p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package loadgen
 
 // raiseFileLimit is Linux-only; elsewhere the limit is left as it is.
 func raiseFileLimit(int) error { return nil }

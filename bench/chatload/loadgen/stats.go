@@ -1,116 +1,13 @@
-package main
+package loadgen
 
 import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// Latency histogram: log-linear over microseconds. Values below 64 µs are
-// exact; above, every power of two is split into 32 buckets, so a bucket's
-// upper bound (what a percentile reports) overstates the value by under
-// 1/32 (3.1 %). Values are clamped to 2^32-1 µs (71 minutes). A histogram
-// is 3.5 KiB (uint32 counts): each member keeps two, so 2,000 connections
-// hold 14 MiB of them.
-const (
-	histSub     = 5                             // log2 of the buckets per power of two
-	histBuckets = (32 - histSub + 1) << histSub // 896: the index of 2^32-1 is 895
-	histMaxUS   = 1<<32 - 1
-)
-
-// histIndex is the bucket of v µs.
-func histIndex(v uint64) uint64 {
-	v = min(v, histMaxUS)
-	var e uint
-	if l := bits.Len64(v); l > histSub+1 {
-		e = uint(l - histSub - 1)
-	}
-	return uint64(e)<<histSub + v>>e
-}
-
-// histBounds are the smallest and largest values of bucket i, in µs.
-func histBounds(i uint64) (lo, hi uint64) {
-	if i < 2<<histSub {
-		return i, i
-	}
-	e := i>>histSub - 1
-	sub := i - e<<histSub
-	return sub << e, (sub+1)<<e - 1
-}
-
-// hist is one connection's histogram for one step. Its owner (the reader
-// goroutine) records under the member's lock.
-type hist struct {
-	counts [histBuckets]uint32
-	n      uint64
-	sum    uint64 // µs
-	max    uint64 // µs, exact
-}
-
-func (h *hist) record(d time.Duration) {
-	us := durUS(d)
-	h.counts[histIndex(us)]++
-	h.n++
-	h.sum += us
-	h.max = max(h.max, us)
-}
-
-// durUS is d in whole microseconds, 0 if negative.
-func durUS(d time.Duration) uint64 {
-	if d <= 0 {
-		return 0
-	}
-	return uint64(d / time.Microsecond)
-}
-
-// histSum is the merge of a step's histograms.
-type histSum struct {
-	counts [histBuckets]uint64
-	n      uint64
-	sum    uint64
-	max    uint64
-}
-
-func (s *histSum) add(h *hist) {
-	for i, c := range h.counts {
-		s.counts[i] += uint64(c)
-	}
-	s.n += h.n
-	s.sum += h.sum
-	s.max = max(s.max, h.max)
-}
-
-// quantile is the q-quantile (0 < q ≤ 1) in µs: the upper bound of the
-// bucket holding the sample of rank ceil(q·n), capped by the exact maximum.
-// 0 with no samples.
-func (s *histSum) quantile(q float64) uint64 {
-	if s.n == 0 {
-		return 0
-	}
-	rank := uint64(math.Ceil(q * float64(s.n)))
-	rank = min(max(rank, 1), s.n)
-	var seen, i uint64
-	for _, c := range s.counts {
-		seen += c
-		if seen >= rank {
-			_, hi := histBounds(i)
-			return min(hi, s.max)
-		}
-		i++
-	}
-	return s.max
-}
-
-func (s *histSum) mean() uint64 {
-	if s.n == 0 {
-		return 0
-	}
-	return s.sum / s.n
-}
 
 // pace is one member's share of a step: it sends count messages, the i-th
 // intended at the step's start + offset + i·interval.
@@ -163,32 +60,32 @@ func expectedDeliveries(sent []uint64, size []int) uint64 {
 	return n
 }
 
-// stepper makes the sequence of target rates.
-type stepper struct {
+// Stepper makes the sequence of target rates (ParseStep).
+type Stepper struct {
 	mult float64 // > 1 when multiplicative
 	add  float64 // > 0 when additive
 }
 
-// parseStep reads -step: "2", "x2" or "*2" multiply the rate by 2 at each
+// ParseStep reads a step: "2", "x2" or "*2" multiply the rate by 2 at each
 // step; "+500" adds 500 msg/s.
-func parseStep(s string) (stepper, error) {
+func ParseStep(s string) (Stepper, error) {
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "+"); ok {
 		v, err := strconv.ParseFloat(rest, 64)
 		if err != nil || v <= 0 || math.IsInf(v, 0) {
-			return stepper{}, fmt.Errorf("bad additive -step %q: want +N with N > 0", s)
+			return Stepper{}, fmt.Errorf("bad additive rate step %q: want +N with N > 0", s)
 		}
-		return stepper{add: v}, nil
+		return Stepper{add: v}, nil
 	}
 	s = strings.TrimLeft(s, "x*")
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || v <= 1 || math.IsInf(v, 0) {
-		return stepper{}, fmt.Errorf("bad -step %q: want a multiplier > 1 (2, x1.5) or +N", s)
+		return Stepper{}, fmt.Errorf("bad rate step %q: want a multiplier > 1 (2, x1.5) or +N", s)
 	}
-	return stepper{mult: v}, nil
+	return Stepper{mult: v}, nil
 }
 
-func (s stepper) String() string {
+func (s Stepper) String() string {
 	if s.add > 0 {
 		return "+" + strconv.FormatFloat(s.add, 'g', -1, 64) + " msg/s"
 	}
@@ -198,12 +95,12 @@ func (s stepper) String() string {
 // rates is the target rates from start up to maxRate: start, then each step
 // applied, and maxRate itself as the last step when the sequence jumps past
 // it.
-func (s stepper) rates(start, maxRate float64) ([]float64, error) {
+func (s Stepper) rates(start, maxRate float64) ([]float64, error) {
 	if start <= 0 || maxRate <= 0 {
 		return nil, errors.New("rates must be positive")
 	}
 	if start > maxRate {
-		return nil, fmt.Errorf("-start %g is above -max %g", start, maxRate)
+		return nil, fmt.Errorf("the first rate %g is above the highest %g", start, maxRate)
 	}
 	out := []float64{start}
 	for r := start; len(out) < 1000; {

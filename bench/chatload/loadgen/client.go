@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tessera-dev/tessera/bench/chatload/latency"
 )
 
 // newUUID is a random (version 4) UUID.
@@ -127,8 +129,8 @@ type member struct {
 // stepRecord is what one connection saw during one step (and its drain).
 type stepRecord struct {
 	received    uint64
-	lat         hist // receipt − intended send time
-	latSent     hist // receipt − actual send time
+	lat         latency.Hist // receipt − intended send time
+	latSent     latency.Hist // receipt − actual send time
 	last        time.Time
 	late        uint64 // a message of an earlier step
 	outOfOrder  uint64 // a sequence at or below one already received from that sender
@@ -288,8 +290,8 @@ func (m *member) handle(b []byte, nowNS int64, now time.Time) {
 		return
 	}
 	m.st.received++
-	m.st.lat.record(time.Duration(nowNS - id.intended))
-	m.st.latSent.record(time.Duration(nowNS - id.sentUnix))
+	m.st.lat.Record(time.Duration(nowNS - id.intended))
+	m.st.latSent.Record(time.Duration(nowNS - id.sentUnix))
 	m.st.last = now
 }
 
