@@ -71,7 +71,7 @@ type chat struct {
 }
 
 func (h *chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := &session{chat: h}
+	s := &session{chat: h, orgChoice: authz.UpgradeOrgChoice(r)}
 	_, _ = h.hub.Accept(w, r, realtime.AcceptOptions{
 		Greeting:     frameStart,
 		OnMessage:    s.onMessage,
@@ -87,12 +87,15 @@ func (h *chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connection's reader goroutine, one frame at a time: the fields are owned
 // by it and need no lock.
 type session struct {
-	chat     *chat
-	caller   Caller
-	authed   bool
-	failures int
-	roomID   int64 // the selected room; 0 when none
-	watch    *roomWatch
+	chat *chat
+	// orgChoice is the org the client chose at connect (org_id or
+	// X-Org-ID): a platform token's entity, as on every other route.
+	orgChoice string
+	caller    Caller
+	authed    bool
+	failures  int
+	roomID    int64 // the selected room; 0 when none
+	watch     *roomWatch
 }
 
 func (s *session) onMessage(c *realtime.Conn, msg []byte) {
@@ -151,7 +154,7 @@ func (s *session) token(c *realtime.Conn, cmd command) {
 	}
 	ctx, cancel := context.WithTimeout(c.Context(), tokenTimeout)
 	defer cancel()
-	p, err := s.chat.auth.VerifyToken(ctx, strings.TrimSpace(tok), appName, "")
+	p, err := s.chat.auth.VerifyToken(ctx, strings.TrimSpace(tok), appName, s.orgChoice)
 	if err != nil {
 		if fault.Is(err, fault.Unavailable) {
 			_ = c.SendError("", err) // our failure, not the client's: not counted

@@ -97,7 +97,13 @@ type client struct {
 // dial connects to the chat and reads START?.
 func dial(t *testing.T, base string) *client {
 	t.Helper()
-	conn := testhttp.Dial(t, base, "/messaging/chat")
+	return dialPath(t, base, "/messaging/chat")
+}
+
+// dialPath is dial with the chat's path and query (an org_id choice).
+func dialPath(t *testing.T, base, path string) *client {
+	t.Helper()
+	conn := testhttp.Dial(t, base, path)
 	conn.SetReadLimit(1 << 20)
 	c := &client{t: t, conn: conn}
 	c.expect("query", "START?")

@@ -907,6 +907,25 @@ func TestPlatformTokens(t *testing.T) {
 		if m := post(c, "platform hello"); m.Emitter != users[1] {
 			t.Errorf("emitter %q, want %q", m.Emitter, users[1])
 		}
+
+		// A token naming no org chooses one at connect (org_id), as X-Org-ID
+		// does over HTTP; without the choice its holder is only himself, and
+		// an org he is not a member of refuses the token.
+		chosen := dialPath(t, n.URL, "/messaging/chat?org_id="+url.QueryEscape(org.ID))
+		chosen.login(loner)
+		chosen.send(map[string]any{"type": "select_room", "room_id": room.ID})
+		chosen.expect("status", "CONNECTED")
+		none := dial(t, n.URL)
+		none.login(loner)
+		none.send(map[string]any{"type": "select_room", "room_id": room.ID})
+		none.expect("status", "NOTAUTHORIZED")
+		other, err := id.Orgs.CreateOrg(ctx, "Elsewhere", "", users[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign := dialPath(t, n.URL, "/messaging/chat?org_id="+url.QueryEscape(other.ID))
+		foreign.send(map[string]string{"type": "token", "content": loner.token})
+		foreign.expect("query", "TOKEN?")
 	})
 }
 

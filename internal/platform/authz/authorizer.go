@@ -296,6 +296,15 @@ func (a *Authorizer) serve(w http.ResponseWriter, r *http.Request, app string, n
 	next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 }
 
+// UpgradeOrgChoice is the org a websocket upgrade chooses: its org_id query
+// parameter, else its X-Org-ID header (see AuthenticateUpgrade).
+func UpgradeOrgChoice(r *http.Request) string {
+	if org := r.URL.Query().Get("org_id"); org != "" {
+		return org
+	}
+	return r.Header.Get(OrgHeader)
+}
+
 // AuthenticateUpgrade authenticates a websocket upgrade for app: the token
 // comes from the access_token or token query parameter, the Authorization
 // header, or a "bearer.<token>" Sec-WebSocket-Protocol entry, in that order.
@@ -309,10 +318,7 @@ func (a *Authorizer) serve(w http.ResponseWriter, r *http.Request, app string, n
 // inside the socket, like the messaging chat, call VerifyToken instead).
 func (a *Authorizer) AuthenticateUpgrade(r *http.Request, app string) (p Principal, subprotocol string, err error) {
 	q := r.URL.Query()
-	orgChoice := q.Get("org_id")
-	if orgChoice == "" {
-		orgChoice = r.Header.Get(OrgHeader)
-	}
+	orgChoice := UpgradeOrgChoice(r)
 	token := q.Get("access_token")
 	if token == "" {
 		token = q.Get("token")

@@ -1,14 +1,16 @@
 // HTTP to the node's public API, same origin only. Every failure becomes a
-// Problem: the RFC 9457 body the edge answers (status, title, detail and
-// per-field errors), or one made up for a network failure.
+// Problem: the RFC 9457 body the edge answers (status, title, detail,
+// per-field errors and an app's machine-readable reason, such as a
+// scheduling conflict's), or one made up for a network failure.
 
 /** A failed request: the server's problem document, or a network failure (status 0). */
 export class Problem extends Error {
-  constructor({ status = 0, title = '', detail = '', errors = [] } = {}) {
+  constructor({ status = 0, title = '', detail = '', errors = [], reason = '' } = {}) {
     super(detail || title || `HTTP ${status}`);
     this.status = status;
     this.title = title;
     this.detail = detail;
+    this.reason = typeof reason === 'string' ? reason : '';
     this.errors = Array.isArray(errors) ? errors : [];
   }
 
@@ -82,6 +84,7 @@ export async function request(method, path, { params, body, headers = {} } = {})
       title: p.title || res.statusText,
       detail: p.detail || `The server answered ${res.status} ${res.statusText}.`,
       errors: p.errors,
+      reason: p.reason,
     });
   }
   return { status: res.status, headers: res.headers, data };

@@ -1,6 +1,7 @@
 // The chat connection of one room over GET /messaging/chat (docs/messaging.md,
 // "The chat"): it authenticates in band with the session's platform access
-// token (the `token` command; the chat reads no header and no query),
+// token (the `token` command) and the session's org chosen at connect (the
+// org_id query parameter: the org whose members the rules' entity means),
 // selects the room, loads the history, and after a dropped connection
 // reconnects and selects the room again with `since` = the last message id
 // it holds, so the messages sent meanwhile arrive once, in order, with no
@@ -59,7 +60,9 @@ export class Chat {
     }
     if (this.stopped) return;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${scheme}//${location.host}/messaging/chat`);
+    const org = current()?.orgId;
+    const query = org ? `?org_id=${encodeURIComponent(org)}` : '';
+    const ws = new WebSocket(`${scheme}//${location.host}/messaging/chat${query}`);
     this.ws = ws;
     ws.onmessage = (e) => this.receive(ws, e.data);
     ws.onclose = () => {
