@@ -10,7 +10,10 @@
 // 409 with Retry-After; the answer is stored when it is a success (2xx) and
 // the claim is dropped otherwise, so a failed create can be retried. The
 // same key with a different request (method, path, query or body) is 422.
-// Requests or answers over 1 MiB (uploads) pass through unremembered. Keys
+// Requests or answers over 1 MiB (uploads) pass through unremembered. A
+// success marked Cache-Control: no-store (it holds a secret, such as a new
+// admin key's) is not kept either: its key is marked applied, and a retry
+// gets 409 instead of running twice or replaying the secret. Keys
 // are kept 24 hours (Purge); a claim left by a crashed node is taken over
 // after a minute.
 package idempotency
@@ -28,6 +31,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
@@ -55,6 +59,7 @@ const (
 	abandonAfter = 1 * time.Minute  // a claim older than this was left by a crashed node
 	storeTimeout = 10 * time.Second // bound on recording an answer
 	inProgress   = 0                // the status of a claimed key
+	withheld     = -1               // the status of a success whose answer is not kept (no-store)
 )
 
 // Migrations returns the migration set of the keys' table.
@@ -213,6 +218,8 @@ func (k *Keys) claim(ctx context.Context, scope, key, fp string) (prior answer, 
 			return errAnswerLost
 		case a.status == inProgress:
 			return errInProgress
+		case a.status == withheld:
+			return errAnswerWithheld
 		default:
 			prior = a
 			return nil
@@ -249,7 +256,23 @@ var (
 	// would apply it twice.
 	errAnswerLost = fault.New(fault.Conflict, "the request with this Idempotency-Key was applied, but its answer was lost "+
 		"when the server handling it stopped: read the resource instead of retrying")
+	// errAnswerWithheld: the first request succeeded, but its answer held
+	// a secret (Cache-Control: no-store) and was not kept.
+	errAnswerWithheld = fault.New(fault.Conflict, "the request with this Idempotency-Key was applied; its answer held a secret "+
+		"and is not kept: read the resource instead of retrying")
 )
+
+// noStore reports whether an answer's Cache-Control forbids keeping it.
+func noStore(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-store") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // markCommitted is the commit hook of a claimed request: it sets the
 // claim's committed flag in each of the request's transactions.
@@ -277,11 +300,17 @@ type claimRef struct {
 func (k *Keys) finish(c claimRef, rec *recorder) {
 	var query string
 	var args []any
-	if rec.status() >= 200 && rec.status() < 300 && !rec.overflow {
+	success := rec.status() >= 200 && rec.status() < 300
+	switch {
+	case success && noStore(rec.Header()):
+		query = `UPDATE idempotency_keys SET status = ?, content_type = '', location = '', body = NULL
+			WHERE scope = ? AND key = ? AND created_at = ?`
+		args = []any{withheld}
+	case success && !rec.overflow:
 		query = `UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ?
 			WHERE scope = ? AND key = ? AND created_at = ?`
 		args = []any{rec.status(), rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.body.Bytes()}
-	} else {
+	default:
 		query = "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at = ?"
 	}
 	args = append(args, c.scope, c.key, c.createdAt)

@@ -20,7 +20,8 @@ import (
 
 // server serves a counting create behind the middleware. The caller is the
 // X-Test-User header (none: anonymous); a body "fail" answers 422, and a
-// body "wait" signals started, then blocks until release is closed.
+// body "wait" signals started, then blocks until release is closed; a body
+// "secret" answers 201 marked Cache-Control: no-store.
 func server(t *testing.T, s *store.Store, started, release chan struct{}) (url string, creates *atomic.Int64) {
 	t.Helper()
 	if err := s.Migrate(context.Background(), idempotency.Migrations()); err != nil {
@@ -39,6 +40,9 @@ func server(t *testing.T, s *store.Store, started, release chan struct{}) (url s
 			<-release
 		}
 		n := creates.Add(1)
+		if string(b) == `"secret"` {
+			w.Header().Set("Cache-Control", "private, no-store")
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Location", fmt.Sprintf("/things/%d", n))
 		w.WriteHeader(http.StatusCreated)
@@ -117,6 +121,25 @@ func TestRetriedCreateIsAnsweredOnce(t *testing.T) {
 
 // TestConcurrentDuplicateWaits: while the first request with a key runs, a
 // duplicate gets 409 with Retry-After; after it, the answer is replayed.
+// TestSecretAnswerIsNotKept: a success marked no-store (a new admin key's
+// secret) is not stored: a retry gets 409 and runs nothing again.
+func TestSecretAnswerIsNotKept(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		url, creates := server(t, s, nil, nil)
+		first := testhttp.Send(t, "POST", url, `"secret"`, as("u1", "k1"))
+		again := testhttp.Send(t, "POST", url, `"secret"`, as("u1", "k1"))
+		if first.Status != http.StatusCreated || first.Body != `{"id":1}` || again.Status != http.StatusConflict || creates.Load() != 1 {
+			t.Fatalf("first %+v\nagain %+v\ncreates %d", first, again, creates.Load())
+		}
+		var stored int
+		if err := s.Admin().QueryRow(context.Background(),
+			`SELECT COUNT(*) FROM idempotency_keys WHERE body IS NOT NULL OR location != ''`).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("kept answers: %d, %v", stored, err)
+		}
+	})
+}
+
 func TestConcurrentDuplicateWaits(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
