@@ -1,7 +1,7 @@
 // Package admin is the platform's admin API under /admin (the Retool / admin
 // service role, platform.md, Admin): the audit log (/admin/events), the job
-// queue (/admin/jobs), the mail outbox (/admin/mails) and organizations
-// (/admin/orgs), with the list conventions of the spec's README (Admin
+// queue (/admin/jobs), the mail outbox (/admin/mails), organizations
+// (/admin/orgs), users (/admin/users) and admin API keys (/admin/keys), with the list conventions of the spec's README (Admin
 // routes): ?limit (default 50, at most 500), ?cursor, and a response
 // {"items": [...], "next_cursor": "..."} whose next_cursor is absent on the
 // last page.
@@ -28,6 +28,7 @@ import (
 
 	"github.com/tessera-dev/tessera/internal/platform/authz"
 	"github.com/tessera-dev/tessera/internal/platform/events"
+	"github.com/tessera-dev/tessera/internal/platform/fault"
 	"github.com/tessera-dev/tessera/internal/platform/identity"
 	"github.com/tessera-dev/tessera/internal/platform/jobs"
 	"github.com/tessera-dev/tessera/internal/platform/mail"
@@ -54,12 +55,16 @@ type Deps struct {
 	Mail   *mail.Outbox
 	Orgs   *orgs.Service
 	Users  *identity.Pool
+	// AdminKeys are the admin API keys: a key's creation or revocation
+	// and its event run in one transaction of the admin handle too.
+	AdminKeys *authz.AdminKeys
 }
 
 // Admin serves the admin API. Build it with New and Register it.
 type Admin struct {
-	adminDB *store.DB // the admin handle: job changes with their event
+	adminDB *store.DB // the admin handle: job and key changes with their event
 	events  *events.Log
+	keys    *authz.AdminKeys
 	jobs    *jobs.Runner
 	mail    *mail.Outbox
 	orgs    *orgs.Service
@@ -68,7 +73,7 @@ type Admin struct {
 
 // New returns the admin API over d. Every field of d is required.
 func New(d Deps) *Admin {
-	return &Admin{adminDB: d.Store.Admin(), events: d.Events, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs, users: d.Users}
+	return &Admin{adminDB: d.Store.Admin(), events: d.Events, keys: d.AdminKeys, jobs: d.Jobs, mail: d.Mail, orgs: d.Orgs, users: d.Users}
 }
 
 // Register adds the admin operations to api, the root API: their paths are
@@ -77,6 +82,7 @@ func (a *Admin) Register(api huma.API) {
 	g := Group(api, "")
 	a.registerEvents(g)
 	a.registerJobs(g)
+	a.registerKeys(g)
 	a.registerMails(g)
 	a.registerOrgs(g)
 	a.registerUsers(g)
@@ -110,6 +116,12 @@ func requireAdmin(api huma.API) func(huma.Context, func(huma.Context)) {
 			next(ctx)
 		}
 	}
+}
+
+// badCursor is the field error of a list's cursor that the list did not
+// issue.
+func badCursor(cursor string) fault.FieldError {
+	return fault.FieldError{Location: "query.cursor", Message: "is not a cursor this list issued", Value: cursor}
 }
 
 // emitTx records an admin write's event in tx. The payload gets the acting

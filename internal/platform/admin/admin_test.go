@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +35,8 @@ type env struct {
 }
 
 // The test authorizer: X-Test-As "admin" is an admin key's principal,
-// "user" a platform user's, absent anonymous.
+// "user" a platform user's; without it the request goes through the real
+// authorizer (admin keys only): anonymous, or an admin key's Basic auth.
 var (
 	adminPrincipal = authz.Principal{IsAdmin: true, Via: authz.ViaAdminKey, ClientID: "ak_test"}
 	userPrincipal  = authz.Principal{UserID: "u-1", OrgID: "o-1", Role: orgs.RoleOwner, Via: authz.ViaPlatform}
@@ -47,7 +49,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if err := jobs.Migrate(ctx, st, nil); err != nil {
 		t.Fatalf("jobs.Migrate: %v", err)
 	}
-	if err := st.Migrate(ctx, mail.Migrations(), orgs.Migrations(), identity.Migrations()); err != nil {
+	if err := st.Migrate(ctx, mail.Migrations(), orgs.Migrations(), identity.Migrations(), authz.Migrations()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	log := events.New(st, events.Options{})
@@ -71,19 +73,26 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if err != nil {
 		t.Fatalf("identity.NewPool: %v", err)
 	}
-	e := &env{st: st, deps: Deps{Store: st, Events: log, Jobs: runner, Mail: outbox, Orgs: orgs.New(st, log, orgs.Options{}), Users: users}}
+	e := &env{st: st, deps: Deps{Store: st, Events: log, Jobs: runner, Mail: outbox, Orgs: orgs.New(st, log, orgs.Options{}), Users: users,
+		AdminKeys: authz.NewAdminKeys(st.App(authz.Schema))}}
 	e.admin = New(e.deps)
+	auth, err := authz.New(authz.Options{AdminKeys: e.deps.AdminKeys, Directory: e.deps.Orgs})
+	if err != nil {
+		t.Fatalf("authz.New: %v", err)
+	}
 	edge := httpapi.New(httpapi.Options{Title: "test", Version: "0", Logger: slog.New(slog.DiscardHandler)})
 	e.admin.Register(edge.API())
 	h := edge.Handler()
+	authed := auth.Handler(h)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Header.Get("X-Test-As") {
 		case "admin":
-			r = r.WithContext(authz.WithPrincipal(r.Context(), adminPrincipal))
+			h.ServeHTTP(w, r.WithContext(authz.WithPrincipal(r.Context(), adminPrincipal)))
 		case "user":
-			r = r.WithContext(authz.WithPrincipal(r.Context(), userPrincipal))
+			h.ServeHTTP(w, r.WithContext(authz.WithPrincipal(r.Context(), userPrincipal)))
+		default: // anonymous, or real credentials (an admin key's Basic auth)
+			authed.ServeHTTP(w, r)
 		}
-		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.srv.Close)
 	return e
@@ -96,6 +105,12 @@ type response struct {
 }
 
 func (e *env) do(t *testing.T, as, method, path, body string) response {
+	t.Helper()
+	return e.doAuth(t, as, "", method, path, body)
+}
+
+// doAuth is do with an Authorization header (when not "").
+func (e *env) doAuth(t *testing.T, as, authorization, method, path, body string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -110,6 +125,9 @@ func (e *env) do(t *testing.T, as, method, path, body string) response {
 	}
 	if as != "" {
 		req.Header.Set("X-Test-As", as)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
@@ -231,6 +249,10 @@ var routes = []struct{ method, path, body string }{
 	{http.MethodGet, "/admin/events", ""},
 	{http.MethodGet, "/admin/events?type=bad&limit=0", ""},
 	{http.MethodGet, "/admin/jobs", ""},
+	{http.MethodGet, "/admin/keys", ""},
+	{http.MethodPost, "/admin/keys", `{"name":"n"}`},
+	{http.MethodPost, "/admin/keys", `{"name":5}`},
+	{http.MethodPost, "/admin/keys/x/revoke", ""},
 	{http.MethodGet, "/admin/jobs?state=bogus", ""},
 	{http.MethodGet, "/admin/jobs/1", ""},
 	{http.MethodPost, "/admin/jobs/1/retry", ""},
@@ -263,8 +285,10 @@ func TestOnlyAdmins(t *testing.T) {
 			}
 		}
 		// The admin operations wrote nothing the audit log shows as an
-		// admin's (job 1 does not exist).
-		if its := items(t, e.get(t, "/admin/events?type="+JobRetriedEvent+","+JobCancelledEvent, 200)); len(its) != 0 {
+		// admin's (job 1 and key x do not exist) but the admin's key: the
+		// anonymous and user requests created none.
+		e.waitEvents(t, "type="+KeyCreatedEvent, 1)
+		if its := items(t, e.get(t, "/admin/events?type="+JobRetriedEvent+","+JobCancelledEvent+","+KeyRevokedEvent, 200)); len(its) != 0 {
 			t.Errorf("admin events after failed writes: %v", its)
 		}
 	})
@@ -573,5 +597,141 @@ func TestUsers(t *testing.T) {
 			t.Errorf("password reset: %d %s", r.status, r.raw)
 		}
 		e.get(t, "/admin/users?limit=0", http.StatusUnprocessableEntity)
+	})
+}
+
+func basicAuth(keyID, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(keyID+":"+secret))
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+
+		// Create: 201, Location, the secret this once, the name trimmed.
+		r := e.do(t, "admin", http.MethodPost, "/admin/keys", `{"name":"  ops  "}`)
+		id, _ := r.body["key_id"].(string)
+		secret, _ := r.body["secret"].(string)
+		if r.status != http.StatusCreated || id == "" || len(secret) < 43 || r.body["name"] != "ops" ||
+			r.body["created_at"] == nil || r.body["revoked_at"] != nil {
+			t.Fatalf("create = %d %s", r.status, r.raw)
+		}
+		res, err := e.srv.Client().Get(e.srv.URL + "/admin/keys") // anonymous
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("anonymous list = %d", res.StatusCode)
+		}
+		ops := basicAuth(id, secret)
+
+		// The secret works as Basic auth on /admin; the list never shows a
+		// secret or its hash.
+		r = e.doAuth(t, "", ops, http.MethodGet, "/admin/keys", "")
+		if r.status != 200 || strings.Contains(r.raw, secret) || strings.Contains(r.raw, "hash") || strings.Contains(r.raw, "secret") {
+			t.Fatalf("list with the new key = %d %s", r.status, r.raw)
+		}
+		if its := items(t, r); len(its) != 1 || its[0]["key_id"] != id || its[0]["name"] != "ops" || its[0]["revoked_at"] != nil {
+			t.Fatalf("keys = %v", its)
+		}
+		for _, bad := range []string{basicAuth(id, secret+"x"), basicAuth(id, ""), basicAuth("nope", secret)} {
+			if r := e.doAuth(t, "", bad, http.MethodGet, "/admin/keys", ""); r.status != http.StatusUnauthorized || r.body["status"] != 401.0 {
+				t.Fatalf("bad key = %d %s", r.status, r.raw)
+			}
+		}
+		// A key creates the next one: its id is the event's admin_key_id.
+		r = e.doAuth(t, "", ops, http.MethodPost, "/admin/keys", `{"name":"ci"}`)
+		ci, _ := r.body["key_id"].(string)
+		ciSecret, _ := r.body["secret"].(string)
+		if r.status != http.StatusCreated || ci == "" || ciSecret == "" {
+			t.Fatalf("create with a key = %d %s", r.status, r.raw)
+		}
+
+		// Revoke: the key fails at once on this node (it was cached).
+		r = e.do(t, "admin", http.MethodPost, "/admin/keys/"+id+"/revoke", "")
+		revokedAt, _ := r.body["revoked_at"].(string)
+		if r.status != 200 || r.body["key_id"] != id || r.body["name"] != "ops" || revokedAt == "" || r.body["secret"] != nil {
+			t.Fatalf("revoke = %d %s", r.status, r.raw)
+		}
+		if r := e.doAuth(t, "", ops, http.MethodGet, "/admin/keys", ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("revoked key = %d %s", r.status, r.raw)
+		}
+		// Twice: 200, unchanged, and no second event.
+		r = e.do(t, "admin", http.MethodPost, "/admin/keys/"+id+"/revoke", "")
+		if r.status != 200 || r.body["revoked_at"] != revokedAt {
+			t.Fatalf("revoke again = %d %s, revoked_at was %s", r.status, r.raw, revokedAt)
+		}
+		if r := e.do(t, "admin", http.MethodPost, "/admin/keys/01900000-0000-7000-8000-000000000000/revoke", ""); r.status != http.StatusNotFound || r.body["status"] != 404.0 {
+			t.Fatalf("revoke unknown = %d %s", r.status, r.raw)
+		}
+		if r := e.doAuth(t, "", basicAuth(ci, ciSecret), http.MethodGet, "/admin/keys", ""); r.status != 200 {
+			t.Fatalf("the other key = %d %s", r.status, r.raw)
+		}
+
+		// The events: key_id, name, the acting key; never a secret.
+		created := e.waitEvents(t, "type="+KeyCreatedEvent, 2)
+		revoked := e.waitEvents(t, "type="+KeyRevokedEvent, 1)
+		for i, want := range []struct {
+			ev           map[string]any
+			id, name, by string
+		}{
+			{created[0], id, "ops", adminPrincipal.ClientID}, {created[1], ci, "ci", id}, {revoked[0], id, "ops", adminPrincipal.ClientID},
+		} {
+			p, _ := want.ev["payload"].(map[string]any)
+			if want.ev["subject"] != want.id || want.ev["app"] != "admin" || p["key_id"] != want.id || p["name"] != want.name ||
+				p["admin_key_id"] != want.by || p["actor"] != "admin" {
+				t.Errorf("event %d = %v", i, want.ev)
+			}
+		}
+		if r := e.get(t, "/admin/events?app=admin&limit=500", 200); strings.Contains(r.raw, secret) || strings.Contains(r.raw, ciSecret) {
+			t.Errorf("a secret in the audit log: %s", r.raw)
+		}
+
+		// Paging, oldest first, revoked keys included.
+		for _, name := range []string{"k3", "k4", "k5"} {
+			if r := e.do(t, "admin", http.MethodPost, "/admin/keys", `{"name":"`+name+`"}`); r.status != http.StatusCreated {
+				t.Fatalf("create %s = %d %s", name, r.status, r.raw)
+			}
+		}
+		all := items(t, e.get(t, "/admin/keys", 200))
+		var want []string
+		for _, k := range all {
+			want = append(want, fmt.Sprint(k["key_id"]))
+		}
+		if len(all) != 5 || all[0]["key_id"] != id || all[0]["revoked_at"] != revokedAt || all[1]["key_id"] != ci || all[4]["name"] != "k5" {
+			t.Fatalf("keys = %v", all)
+		}
+		if got := e.pages(t, "/admin/keys?", 2, "key_id"); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("paged keys = %v, want %v", got, want)
+		}
+
+		// Bad input: 4xx with a problem, never 500.
+		long := strings.Repeat("é", 201)
+		for _, c := range []struct{ method, path, body string }{
+			{http.MethodPost, "/admin/keys", `{"name":"` + long + `"}`},
+			{http.MethodPost, "/admin/keys", `{"name":"a\tb"}`},
+			{http.MethodPost, "/admin/keys", `{"name":"a\u0000b"}`},
+			{http.MethodPost, "/admin/keys", `{`},
+			{http.MethodPost, "/admin/keys", `{"name":5}`},
+			{http.MethodPost, "/admin/keys", `{}`},
+			{http.MethodPost, "/admin/keys", `{"name":"x","nme":"y"}`},
+			{http.MethodPost, "/admin/keys", `["x"]`},
+			{http.MethodPost, "/admin/keys/" + strings.Repeat("x", 256) + "/revoke", ""},
+			{http.MethodGet, "/admin/keys?cursor=abc", ""},
+			{http.MethodGet, "/admin/keys?cursor=" + strings.ToUpper(id), ""},
+			{http.MethodGet, "/admin/keys?cursor=" + strings.Repeat("a", 37), ""},
+			{http.MethodGet, "/admin/keys?limit=0", ""},
+			{http.MethodGet, "/admin/keys?limit=501", ""},
+		} {
+			r := e.do(t, "admin", c.method, c.path, c.body)
+			if r.status < 400 || r.status >= 500 || r.body["status"] != float64(r.status) || r.body["title"] == nil {
+				t.Errorf("%s %s %s = %d %s, want a 4xx problem", c.method, c.path, c.body, r.status, r.raw)
+			}
+		}
+		if its := items(t, e.get(t, "/admin/keys", 200)); len(its) != 5 {
+			t.Errorf("bad requests created keys: %v", its)
+		}
 	})
 }

@@ -53,7 +53,7 @@ func (in *listEventsInput) filter() (events.Filter, error) {
 		bad = append(bad, fault.FieldError{Location: "query.until", Message: "must be after since", Value: in.Until.Format(time.RFC3339Nano)})
 	}
 	if !events.ValidCursor(events.Cursor(in.Cursor)) {
-		bad = append(bad, fault.FieldError{Location: "query.cursor", Message: "is not a cursor this list issued", Value: in.Cursor})
+		bad = append(bad, badCursor(in.Cursor))
 	}
 	if len(bad) > 0 {
 		return events.Filter{}, fault.WithFields("validation failed", bad...)

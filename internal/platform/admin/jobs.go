@@ -57,8 +57,7 @@ func (a *Admin) registerJobs(api huma.API) {
 		if in.Cursor != "" {
 			id, err := strconv.ParseInt(in.Cursor, 10, 64)
 			if err != nil || id < 1 {
-				return nil, fault.WithFields("validation failed", fault.FieldError{Location: "query.cursor",
-					Message: "is not a cursor this list issued", Value: in.Cursor})
+				return nil, fault.WithFields("validation failed", badCursor(in.Cursor))
 			}
 			before, fetch = id, jobWindow
 		}

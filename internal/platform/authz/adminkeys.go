@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -45,8 +47,9 @@ type AdminKey struct {
 // AdminKeys is the store of admin API keys. Safe for concurrent use.
 //
 // Verify remembers a live key's hash for CacheTTL, so that a busy admin
-// client costs no query per request. Revoke forgets it at once on this node;
-// other nodes stop accepting a revoked key within CacheTTL.
+// client costs no query per request. A revocation forgets the key on this
+// node once its transaction committed (see RevokeIn); other nodes stop
+// accepting a revoked key within CacheTTL.
 type AdminKeys struct {
 	db  *store.DB
 	now func() time.Time
@@ -54,8 +57,12 @@ type AdminKeys struct {
 	// Zero or negative disables the cache.
 	CacheTTL time.Duration
 
+	// mu guards cache and forgets.
 	mu    sync.Mutex
 	cache map[string]cachedKey
+	// forgets counts the keys forgotten after a revocation committed:
+	// Verify caches a key only if none was forgotten while it read the key.
+	forgets uint64
 }
 
 type cachedKey struct {
@@ -65,6 +72,9 @@ type cachedKey struct {
 
 // DefaultAdminKeyCacheTTL is NewAdminKeys' CacheTTL.
 const DefaultAdminKeyCacheTTL = 5 * time.Second
+
+// maxKeyName is the longest key name, in characters (after trimming).
+const maxKeyName = 200
 
 // NewAdminKeys returns the admin key store on db (store.App(Schema)).
 func NewAdminKeys(db *store.DB) *AdminKeys {
@@ -81,9 +91,17 @@ func hashSecret(secret string) string {
 // Create makes a key and returns it with its secret: the secret is shown
 // this once; only its hash is stored.
 func (k *AdminKeys) Create(ctx context.Context, name string) (AdminKey, string, error) {
+	return k.CreateIn(ctx, k.db, name)
+}
+
+// CreateIn is Create run on q: a transaction of the caller (of any handle
+// that sees the authz schema, such as store.Store.Admin) that records
+// something else with it, or the store's own handle. The name is trimmed,
+// at most 200 characters and free of control characters.
+func (k *AdminKeys) CreateIn(ctx context.Context, q store.Querier, name string) (AdminKey, string, error) {
 	name = strings.TrimSpace(name)
-	if len(name) > 200 {
-		return AdminKey{}, "", fault.WithFields("invalid admin key", fault.FieldError{Location: "name", Message: "at most 200 characters"})
+	if msg := checkKeyName(name); msg != "" {
+		return AdminKey{}, "", fault.WithFields("invalid admin key", fault.FieldError{Location: "name", Message: msg, Value: name})
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -96,7 +114,7 @@ func (k *AdminKeys) Create(ctx context.Context, name string) (AdminKey, string, 
 	secret := base64.RawURLEncoding.EncodeToString(raw)
 	now := k.now().UTC()
 	key := AdminKey{ID: id.String(), Name: name, CreatedAt: now.Truncate(time.Microsecond)}
-	_, err = k.db.Exec(ctx, `INSERT INTO authz_admin_keys (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)`,
+	_, err = q.Exec(ctx, `INSERT INTO authz_admin_keys (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)`,
 		key.ID, key.Name, hashSecret(secret), now.Format(timeFormat))
 	if err != nil {
 		return AdminKey{}, "", fmt.Errorf("create admin key: %w", err)
@@ -104,62 +122,115 @@ func (k *AdminKeys) Create(ctx context.Context, name string) (AdminKey, string, 
 	return key, secret, nil
 }
 
+// checkKeyName returns what is wrong with a (trimmed) key name, or "".
+// Control characters would break the CLI's one line per key.
+func checkKeyName(name string) string {
+	switch {
+	case !utf8.ValidString(name):
+		return "valid UTF-8 only"
+	case utf8.RuneCountInString(name) > maxKeyName:
+		return fmt.Sprintf("at most %d characters", maxKeyName)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "no control characters"
+	}
+	return ""
+}
+
+const keyColumns = "id, name, created_at, revoked_at"
+
+func scanKey(sc store.Scanner) (AdminKey, error) {
+	var key AdminKey
+	var created string
+	var revoked sql.NullString
+	if err := sc.Scan(&key.ID, &key.Name, &created, &revoked); err != nil {
+		return AdminKey{}, err
+	}
+	var err error
+	if key.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
+		return AdminKey{}, fmt.Errorf("admin key %s: created_at %q: %w", key.ID, created, err)
+	}
+	if revoked.Valid {
+		t, err := time.Parse(timeFormat, revoked.String)
+		if err != nil {
+			return AdminKey{}, fmt.Errorf("admin key %s: revoked_at %q: %w", key.ID, revoked.String, err)
+		}
+		key.RevokedAt = &t
+	}
+	return key, nil
+}
+
 // List returns every key, oldest first, revoked ones included.
 func (k *AdminKeys) List(ctx context.Context) ([]AdminKey, error) {
-	rows, err := k.db.Query(ctx, `SELECT id, name, created_at, revoked_at FROM authz_admin_keys ORDER BY id`)
+	keys, _, err := k.ListPage(ctx, "", 0)
+	return keys, err
+}
+
+// ListPage returns up to limit keys (every key when limit is 0 or less)
+// whose id comes after the cursor after ("" for the first page), oldest
+// first (ids are UUIDv7: id order is creation order), revoked ones
+// included, and the cursor of the next page: the last key's id, or "" on
+// the last page.
+func (k *AdminKeys) ListPage(ctx context.Context, after string, limit int) ([]AdminKey, string, error) {
+	query, args := "SELECT "+keyColumns+" FROM authz_admin_keys WHERE id > ? ORDER BY id", []any{after}
+	if limit > 0 {
+		query, args = query+" LIMIT ?", append(args, limit+1)
+	}
+	keys, err := store.Collect(ctx, k.db, scanKey, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list admin keys: %w", err)
+		return nil, "", fmt.Errorf("list admin keys: %w", err)
 	}
-	defer rows.Close()
-	out := []AdminKey{}
-	for rows.Next() {
-		var key AdminKey
-		var created string
-		var revoked sql.NullString
-		if err := rows.Scan(&key.ID, &key.Name, &created, &revoked); err != nil {
-			return nil, fmt.Errorf("list admin keys: %w", err)
-		}
-		if key.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
-			return nil, fmt.Errorf("admin key %s: created_at %q: %w", key.ID, created, err)
-		}
-		if revoked.Valid {
-			t, err := time.Parse(timeFormat, revoked.String)
-			if err != nil {
-				return nil, fmt.Errorf("admin key %s: revoked_at %q: %w", key.ID, revoked.String, err)
-			}
-			key.RevokedAt = &t
-		}
-		out = append(out, key)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list admin keys: %w", err)
-	}
-	return out, nil
+	keys, next := store.TrimPage(keys, limit, func(key AdminKey) string { return key.ID })
+	return keys, next, nil
 }
 
 // Revoke revokes a key: it stops working on the next request. Revoking a
 // revoked key is a no-op; an unknown id is not_found.
 func (k *AdminKeys) Revoke(ctx context.Context, id string) error {
-	res, err := k.db.Exec(ctx, `UPDATE authz_admin_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`,
+	return k.db.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := k.RevokeIn(tx.Context(), tx, id)
+		return err
+	})
+}
+
+// RevokeIn revokes the key id in tx (of any handle that sees the authz
+// schema) and returns it as it now is, and whether this revoked it (false
+// when it was revoked already). An unknown id is not_found.
+//
+// Commit, then forget: the key leaves this node's verify cache in
+// tx.AfterCommit, so it stops working here before the caller's InTx
+// returns, and never earlier: forgotten while tx is still open, a Verify
+// meanwhile would read the key live (the revocation is not committed) and
+// cache it again for CacheTTL. One race remains, a Verify that read the key
+// live before the commit and would store it after the forget: Verify notes
+// k.forgets before its read and caches nothing if a key was forgotten since.
+func (k *AdminKeys) RevokeIn(ctx context.Context, tx *store.Tx, id string) (AdminKey, bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE authz_admin_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		k.now().UTC().Format(timeFormat), id)
 	if err != nil {
-		return fmt.Errorf("revoke admin key: %w", err)
+		return AdminKey{}, false, fmt.Errorf("revoke admin key: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("revoke admin key: %w", err)
+		return AdminKey{}, false, fmt.Errorf("revoke admin key: %w", err)
 	}
-	k.forget(id)
-	if n == 0 {
-		return fault.New(fault.NotFound, "no admin key %q", id)
+	key, err := scanKey(tx.QueryRow(ctx, "SELECT "+keyColumns+" FROM authz_admin_keys WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return AdminKey{}, false, fault.New(fault.NotFound, "no admin key %q", id)
 	}
-	return nil
+	if err != nil {
+		return AdminKey{}, false, fmt.Errorf("revoke admin key: %w", store.Normalize(err))
+	}
+	// Forgotten even when it was revoked already: this node may have cached
+	// it before another node revoked it.
+	tx.AfterCommit(func() { k.forget(id) })
+	return key, n > 0, nil
 }
 
 func (k *AdminKeys) forget(id string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.cache, id)
+	k.forgets++
 }
 
 // dummyHash is compared against when the key id is unknown, so that an
@@ -172,6 +243,7 @@ func (k *AdminKeys) Verify(ctx context.Context, id, secret string) (bool, error)
 	now := k.now()
 	k.mu.Lock()
 	c, ok := k.cache[id]
+	forgets := k.forgets
 	k.mu.Unlock()
 	if ok && now.Before(c.until) {
 		return subtle.ConstantTimeCompare([]byte(given), []byte(c.hash)) == 1, nil
@@ -189,10 +261,12 @@ func (k *AdminKeys) Verify(ctx context.Context, id, secret string) (bool, error)
 	live := err == nil && !revoked.Valid
 	if live && match && k.CacheTTL > 0 {
 		k.mu.Lock()
-		if len(k.cache) >= 1000 {
-			clear(k.cache)
+		if k.forgets == forgets { // else a revocation committed meanwhile: maybe of this key
+			if len(k.cache) >= 1000 {
+				clear(k.cache)
+			}
+			k.cache[id] = cachedKey{hash: stored, until: now.Add(k.CacheTTL)}
 		}
-		k.cache[id] = cachedKey{hash: stored, until: now.Add(k.CacheTTL)}
 		k.mu.Unlock()
 	}
 	return match && live, nil

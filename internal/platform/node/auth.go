@@ -86,7 +86,8 @@ func (n *Node) openAuth() error {
 func (n *Node) mountAuth() {
 	n.id.Users.Register(n.edge.API())
 	n.id.Orgs.Register(n.edge.API())
-	admin.New(admin.Deps{Store: n.store, Events: n.events, Jobs: n.jobs, Mail: n.mail, Orgs: n.id.Orgs, Users: n.id.Users}).Register(n.edge.API())
+	admin.New(admin.Deps{Store: n.store, Events: n.events, Jobs: n.jobs, Mail: n.mail, Orgs: n.id.Orgs, Users: n.id.Users,
+		AdminKeys: n.id.AdminKeys}).Register(n.edge.API())
 	n.edge.Handle("GET /.well-known/jwks.json", http.HandlerFunc(n.serveJWKS))
 	n.edge.Handle("GET /.well-known/openid-configuration", http.HandlerFunc(n.serveOpenIDConfiguration))
 }

@@ -79,8 +79,8 @@ type listMembersInput struct {
 
 type membersOutput struct {
 	Body struct {
-		Items      []Member `json:"items" nullable:"false"`
-		NextCursor string   `json:"next_cursor,omitempty"`
+		Items      []MemberWithGroups `json:"items" nullable:"false"`
+		NextCursor string             `json:"next_cursor,omitempty"`
 	}
 }
 
@@ -201,13 +201,13 @@ func (s *Service) Register(api huma.API) {
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "orgs-list-members", Method: http.MethodGet, Path: "/orgs/{id}/members",
-		Summary: "List an org's members", Tags: tags,
+		Summary: "List an org's members", Description: "In user id order, each with the ids of its groups in the org.", Tags: tags,
 	}, func(ctx context.Context, in *listMembersInput) (*membersOutput, error) {
 		p, err := principal(ctx)
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := s.listMembers(ctx, p, in.ID, in.Limit, in.Cursor)
+		items, next, err := s.listMembersWithGroups(ctx, p, in.ID, in.Limit, in.Cursor)
 		if err != nil {
 			return nil, err
 		}

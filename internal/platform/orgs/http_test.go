@@ -2,10 +2,13 @@ package orgs
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,6 +197,54 @@ func TestHTTP(t *testing.T) {
 		}
 		if _, has := r.body["next_cursor"]; has {
 			t.Fatalf("last page carries next_cursor: %v", r.body)
+		}
+		// Members come with their groups in the org, sorted, [] for none;
+		// a change shows on the next list.
+		r = do(t, srv, "bob", "POST", "/orgs/"+org+"/groups", `{"name":"Ops"}`)
+		ops, _ := r.body["id"].(string)
+		for _, step := range []struct{ method, path, body string }{
+			{"PUT", "/orgs/" + org + "/groups/" + ops + "/members/bob", ""},
+			{"PUT", "/orgs/" + org + "/groups/" + ops + "/members/alice", ""},
+			{"PUT", "/orgs/" + org + "/members/dave", `{"role":"member"}`},
+		} {
+			if r := do(t, srv, "alice", step.method, step.path, step.body); r.status != 201 {
+				t.Fatalf("%s %s: %d %v", step.method, step.path, r.status, r.body)
+			}
+		}
+		groupsOf := func() map[string]string {
+			t.Helper()
+			r := do(t, srv, "dave", "GET", "/orgs/"+org+"/members?limit=2", "")
+			out := map[string]string{}
+			for r.status == 200 {
+				items, _ := r.body["items"].([]any)
+				for _, it := range items {
+					m, _ := it.(map[string]any)
+					gs, ok := m["groups"].([]any)
+					if !ok {
+						t.Fatalf("member without a groups array: %v", m)
+					}
+					out[fmt.Sprint(m["user_id"])] = fmt.Sprint(gs...)
+				}
+				next, _ := r.body["next_cursor"].(string)
+				if next == "" {
+					return out
+				}
+				r = do(t, srv, "dave", "GET", "/orgs/"+org+"/members?limit=2&cursor="+next, "")
+			}
+			t.Fatalf("members: %d %v", r.status, r.body)
+			return nil
+		}
+		sorted := slices.Sorted(slices.Values([]string{ops, group}))
+		want := map[string]string{"alice": fmt.Sprint(sorted[0], sorted[1]), "bob": ops, "dave": ""}
+		if got := groupsOf(); !maps.Equal(got, want) {
+			t.Fatalf("members' groups %v, want %v", got, want)
+		}
+		if r := do(t, srv, "alice", "DELETE", "/orgs/"+org+"/groups/"+ops+"/members/bob", ""); r.status != 204 {
+			t.Fatalf("remove bob from ops: %d %v", r.status, r.body)
+		}
+		want["bob"] = ""
+		if got := groupsOf(); !maps.Equal(got, want) {
+			t.Fatalf("members' groups after a removal %v, want %v", got, want)
 		}
 		r = do(t, srv, "alice", "GET", "/orgs", "")
 		if items, _ := r.body["items"].([]any); len(items) != 1 {

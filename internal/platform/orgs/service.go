@@ -74,6 +74,13 @@ type Member struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// MemberWithGroups is an item of GET /orgs/{id}/members: a membership and
+// the ids of the member's groups in the org, sorted (never nil).
+type MemberWithGroups struct {
+	Member
+	Groups []string `json:"groups" nullable:"false" doc:"The ids of the member's groups in the org, sorted."`
+}
+
 // Group is a named set of an org's members (a space).
 type Group struct {
 	OrgID     string    `json:"org_id"`
@@ -542,6 +549,31 @@ func (s *Service) removeMember(ctx context.Context, p authz.Principal, orgID, us
 
 func (s *Service) listMembers(ctx context.Context, p authz.Principal, orgID string, limit int, cursor string) ([]Member, string, error) {
 	return listInOrg(ctx, s, p, orgID, limit, cursor, listMembers, func(m Member) string { return m.UserID })
+}
+
+// listMembersWithGroups is listMembers with each member's groups, read for
+// the whole page in one more query.
+func (s *Service) listMembersWithGroups(ctx context.Context, p authz.Principal, orgID string, limit int, cursor string) ([]MemberWithGroups, string, error) {
+	members, next, err := s.listMembers(ctx, p, orgID, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.UserID
+	}
+	groups, err := groupsOf(ctx, s.db, orgID, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]MemberWithGroups, len(members))
+	for i, m := range members {
+		out[i] = MemberWithGroups{Member: m, Groups: groups[m.UserID]}
+		if out[i].Groups == nil {
+			out[i].Groups = []string{}
+		}
+	}
+	return out, next, nil
 }
 
 // listInOrg is one page of an org's list for a caller with access to the

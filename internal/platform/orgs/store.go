@@ -253,6 +253,31 @@ func membership(ctx context.Context, q store.Querier, orgID, userID string) (Mem
 	return ms, true, nil
 }
 
+// groupsOf returns the group ids of each of userIDs in orgID, sorted, in
+// one query (the group members' (org_id, user_id) index); a user in no
+// group has no entry.
+func groupsOf(ctx context.Context, q store.Querier, orgID string, userIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	list, args := store.In(userIDs)
+	rows, err := q.Query(ctx, "SELECT user_id, group_id FROM orgs_group_members WHERE org_id = ? AND user_id IN ("+list+
+		") ORDER BY user_id, group_id", append([]any{orgID}, args...)...)
+	if err != nil {
+		return nil, store.Normalize(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var userID, groupID string
+		if err := rows.Scan(&userID, &groupID); err != nil {
+			return nil, store.Normalize(err)
+		}
+		out[userID] = append(out[userID], groupID)
+	}
+	return out, store.Normalize(rows.Err())
+}
+
 func memberGroups(ctx context.Context, q store.Querier, orgID, userID string) ([]string, error) {
 	rows, err := q.Query(ctx, "SELECT group_id FROM orgs_group_members WHERE org_id = ? AND user_id = ? ORDER BY group_id", orgID, userID)
 	if err != nil {
