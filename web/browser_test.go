@@ -16,8 +16,10 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // stepTimeout bounds one browser step (a navigation, a wait for text): long
@@ -385,4 +387,63 @@ func (b *browser) hasRow(caption string, parts ...string) bool {
 		}
 		return true
 	})
+}
+
+// socketSpy, run in the page before the console's modules, keeps every
+// WebSocket the page opens (window.__sockets, so a test can drop one) and
+// the frames each sent and received (__sockets[i].sent / .received), so a
+// test sees what went over the wire, not only what the view shows.
+const socketSpy = `(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.sent = [];
+      this.received = [];
+      this.addEventListener("message", (e) => this.received.push(JSON.parse(e.data)));
+      window.__sockets.push(this);
+    }
+    send(data) {
+      this.sent.push(JSON.parse(data));
+      super.send(data);
+    }
+  };
+})()`
+
+// spySockets installs socketSpy for every page the tab loads from now on.
+func (b *browser) spySockets() {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: socketSpy})
+		return err
+	}))
+}
+
+// submitSignIn fills the sign-in form the page shows (its own route, or
+// any route while signed out) with email and the tests' password, and
+// submits it from the keyboard.
+func (b *browser) submitSignIn(email string) {
+	b.t.Helper()
+	b.waitHeading("Sign in")
+	b.fill("Email", email)
+	b.fill("Password", password+kb.Enter)
+}
+
+// signInAs signs a user in through the console's sign-in page and waits
+// for the start page, which greets them by name.
+func (b *browser) signInAs(email, name string) {
+	b.t.Helper()
+	b.load("/signin")
+	b.submitSignIn(email)
+	b.waitHeading("Welcome, " + name)
+}
+
+// waitFiltered waits until the main landmark's table shows rows and every
+// one passes rowTest, a JavaScript expression of the row r: the list an
+// applied filter asked for, not the one shown before.
+func (b *browser) waitFiltered(rowTest string) {
+	b.t.Helper()
+	b.waitFor(`(() => { const rows = [...document.querySelectorAll("main table tbody tr")];
+		return rows.length > 0 && rows.every((r) => ` + rowTest + `); })()`)
 }

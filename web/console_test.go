@@ -325,8 +325,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.fill("Type", "records.record.created")
 	b.click("Apply")
 	// Wait for the filtered log, not the one shown before Apply.
-	b.waitFor(`(() => { const rows = [...document.querySelectorAll("main table tbody tr")];
-		return rows.length > 0 && rows.every((r) => r.textContent.includes("records.record.created")); })()`)
+	b.waitFiltered(`r.textContent.includes("records.record.created")`)
 	if !b.hasRow("Events", "records.record.created", rec, org) {
 		t.Fatalf("events: %q", b.rowTexts("Events"))
 	}
@@ -338,8 +337,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.choose("State", "completed")
 	b.click("Apply")
 	// Wait for the filtered list, not the one shown before Apply.
-	b.waitFor(`(() => { const rows = [...document.querySelectorAll("main table tbody tr")];
-		return rows.length > 0 && rows.every((r) => r.querySelector(".state")?.textContent === "completed"); })()`)
+	b.waitFiltered(`r.querySelector(".state")?.textContent === "completed"`)
 	job := eval[string](b, `document.querySelector("main table tbody tr td").textContent`)
 	b.click("Retry job " + job)
 	b.waitText("Job " + job + " (")

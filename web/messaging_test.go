@@ -8,43 +8,10 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
-
-// socketSpy, run in the page before the console's modules, keeps every
-// WebSocket the page opens (window.__sockets, so a test can drop one) and
-// the frames each sent and received (__sockets[i].sent / .received), so a
-// test sees what went over the wire, not only what the view shows.
-const socketSpy = `(() => {
-  const Native = window.WebSocket;
-  window.__sockets = [];
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.sent = [];
-      this.received = [];
-      this.addEventListener("message", (e) => this.received.push(JSON.parse(e.data)));
-      window.__sockets.push(this);
-    }
-    send(data) {
-      this.sent.push(JSON.parse(data));
-      super.send(data);
-    }
-  };
-})()`
-
-// spySockets installs socketSpy for every page the tab loads from now on.
-func (b *browser) spySockets() {
-	b.t.Helper()
-	b.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: socketSpy})
-		return err
-	}))
-}
 
 // setOnline switches the tab's network state (navigator.onLine and the
 // online/offline events), as a laptop losing and finding its Wi-Fi.
@@ -56,16 +23,6 @@ func (b *browser) setOnline(online bool) {
 		})
 		return err
 	}))
-}
-
-// signInAs signs a user in through the console's form.
-func (b *browser) signInAs(email, name string) {
-	b.t.Helper()
-	b.load("/signin")
-	b.waitHeading("Sign in")
-	b.fill("Email", email)
-	b.fill("Password", password+kb.Enter)
-	b.waitHeading("Welcome, " + name)
 }
 
 // chatLog is the chat's messages as shown: "id content" each, in order.

@@ -1,27 +1,26 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/color"
+	_ "image/jpeg" // the processed photo
+	"image/png"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp/kb"
+	"github.com/chromedp/chromedp"
 
+	"github.com/tessera-dev/tessera/internal/platform/mail/mailtest"
 	"github.com/tessera-dev/tessera/internal/platform/node/nodetest"
 	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
-
-// signInBrowser signs a user in through the console's form and waits for
-// the start page.
-func signInBrowser(b *browser, email, name string) {
-	b.t.Helper()
-	b.load("/signin")
-	b.waitHeading("Sign in")
-	b.fill("Email", email)
-	b.fill("Password", password+kb.Enter)
-	b.waitHeading("Welcome, " + name)
-}
 
 // dropLive closes the page's live sockets (as a network failure would)
 // through the live module the page loaded; the console reconnects.
@@ -70,14 +69,14 @@ func TestRestaurantsLiveBoard(t *testing.T) {
 	_, carlToken := n.SignUp(t, "carl@example.com", password, "Carl", "restaurants-customer")
 
 	staff := newBrowser(t, n.URL)
-	signInBrowser(staff, "maria@example.com", "Maria")
+	staff.signInAs("maria@example.com", "Maria")
 	staff.click("Restaurants")
 	staff.waitHeading("Seating board: Chez Maria") // staff land on their board
 	waitLive(staff, "1")
 	staff.waitText("No pending seating.")
 
 	carl := newBrowser(t, n.URL)
-	signInBrowser(carl, "carl@example.com", "Carl")
+	carl.signInAs("carl@example.com", "Carl")
 	carl.click("Restaurants")
 	carl.waitHeading("Find a restaurant")
 	carl.fill("Region", "north")
@@ -186,4 +185,226 @@ func TestRestaurantsLiveBoard(t *testing.T) {
 	}
 	staff.click("Seating board")
 	staff.waitFor(`document.querySelector('[aria-label="Cancelled seatings"] tbody')?.innerText.includes("a second one")`)
+}
+
+// writePNG writes a w×h PNG (a colour gradient) to a file in dir and returns its path.
+func writePNG(t *testing.T, dir string, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{R: uint8(x * 255 / w), G: uint8(y * 255 / h), B: 128, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "front.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// claims are the claims of a JWT's payload (not verified: the test reads
+// what the console holds).
+func claims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode[map[string]any](t, string(raw))
+}
+
+// TestRestaurantsSetup drives a manager's setup in the console: Maria signs
+// up with the restaurants-staff client (the sign-up form's App client),
+// confirms and signs in; the restaurants page offers her to create a
+// restaurant (an empty region refused next to Region); created, she is its
+// manager, in her refreshed token too. She renames it and makes it
+// public. A text file is refused as a photo at once; a truncated PNG goes
+// up and is refused by the server (the old photo kept, the page says so
+// when its wait is over). Meanwhile she adds Sam as staff and cannot
+// remove herself, the only manager (the 409 shown); she makes Sam a
+// manager, then removes him; and Carl, a customer, finds the restaurant by
+// region. Then a real PNG is processed: its thumbnail and photo appear at
+// their sizes. The board links to the settings.
+func TestRestaurantsSetup(t *testing.T) {
+	t.Parallel()
+	n, base := startPublicNode(t) // the photo's signed URLs name public_url
+	const email = "maria@example.com"
+	b := newBrowser(t, base)
+	b.load("/signup?client=restaurants-staff")
+	b.waitHeading("Create an account")
+	if got := eval[string](b, controlJS("App client")+".value"); got != "restaurants-staff" {
+		t.Fatalf("the sign-up's app client is %q", got)
+	}
+	b.fill("Name", "Maria")
+	b.fill("Email", email)
+	b.fill("Password", password)
+	b.click("Sign up")
+	b.waitHeading("Confirm your address")
+	b.fill("Code", mailtest.Code(t, n.Config.MailDir(), email))
+	b.click("Confirm")
+	b.submitSignIn(email)
+	b.waitHeading("Welcome, Maria")
+	mariaID, _ := b.session()["user"].(map[string]any)["id"].(string)
+
+	// A staff account without a restaurant: the way to create one.
+	b.click("Restaurants")
+	b.waitHeading("Find a restaurant")
+	b.waitText("Your user id, for a manager to add you to their staff: " + mariaID)
+	b.click("create your restaurant")
+	b.waitHeading("Create your restaurant")
+	b.waitFor(`document.querySelector('main form[aria-label="Create your restaurant"]')`)
+	b.fill("Name", "Chez Maria")
+	b.fill("Description", "Fish")
+	b.click("Create the restaurant")
+	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
+	if got := b.fieldError("Region"); got == "" {
+		t.Fatal("no error next to an empty Region")
+	}
+	b.fill("Region", "north")
+	b.click("Create the restaurant")
+	b.waitHeading("Restaurant settings: Chez Maria")
+	b.waitText("Chez Maria is created, and you are its manager.")
+	access, _ := b.session()["access"].(string)
+	if c := claims(t, access); c["custom:restaurantRole"] != "MANAGER" || c["custom:restaurantId"] == "" {
+		t.Fatalf("the session's token after creating: %v", c)
+	}
+	restaurant, _ := claims(t, access)["custom:restaurantId"].(string)
+	token := n.SignIn(t, email, password)
+	type shown struct {
+		Name, Visibility string
+		ProfilePhotoURL  string `json:"profilePhotoUrl"`
+	}
+	get := func() shown {
+		return decode[shown](t, testhttp.Expect(t, http.StatusOK, http.MethodGet, n.URL+"/restaurants/"+restaurant, "", testhttp.Bearer(token)))
+	}
+
+	// Name and description; then public.
+	b.fill("Name", "Chez Maria et Fils")
+	b.fill("Description", "Fish from the harbour")
+	b.click("Save")
+	b.waitHeading("Restaurant settings: Chez Maria et Fils")
+	b.waitText("Saved.")
+	b.waitText("Private: only its staff see it")
+	b.click("Make it public")
+	b.waitText("Public: customers find it in NORTH and book tables.")
+	if r := get(); r.Name != "Chez Maria et Fils" || r.Visibility != "PUBLIC" {
+		t.Fatalf("the restaurant after the edits: %+v", r)
+	}
+
+	// A text file is refused at once, before any upload.
+	dir := t.TempDir()
+	text := filepath.Join(dir, "menu.txt")
+	if err := os.WriteFile(text, []byte("soup, fish"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.uploadThrough("Photo", text, "Upload photo")
+	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
+	if got := b.fieldError("Photo"); !strings.Contains(got, "menu.txt is not a PNG, JPEG or WebP image") {
+		t.Fatalf("a text file's error: %q", got)
+	}
+	if len(b.sent("/photo")) != 0 {
+		t.Fatal("a text file asked for an upload URL")
+	}
+
+	// A truncated PNG goes up; the server refuses it, which the page can
+	// only tell by the photo not changing within its wait: meanwhile the
+	// staff and a customer's search are done (the page stays usable).
+	photo := writePNG(t, dir, 1088, 612) // 16:9, small: it is decoded under -race too
+	whole, err := os.ReadFile(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "cut.png")
+	if err := os.WriteFile(truncated, whole[:len(whole)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.uploadThrough("Photo", truncated, "Upload photo")
+	b.waitText("Uploaded: the server checks and scales the photo")
+
+	// Staff: Sam added as staff; removing the only manager is refused.
+	samID, samToken := n.SignUp(t, "sam@example.com", password, "Sam", "restaurants-staff")
+	b.fill("User id", samID)
+	b.choose("Role", "STAFF")
+	b.click("Add to the staff")
+	b.waitText("Sam is on the staff as staff.")
+	if got := eval[string](b, controlJS("User id")+".value"); got != "" {
+		t.Fatalf("the form keeps %q after adding", got)
+	}
+	if !b.hasRow("Staff", "Sam", samID, "Staff") || !b.hasRow("Staff", "Maria (you)", mariaID, "Manager") {
+		t.Fatalf("the staff: %q", b.rowTexts("Staff"))
+	}
+	if me := decode[struct{ Role string }](t, testhttp.Expect(t, http.StatusOK, http.MethodGet, n.URL+"/restaurants/me", "", testhttp.Bearer(samToken))); me.Role != "STAFF" {
+		t.Fatalf("Sam's role: %s", me.Role)
+	}
+	b.click("Remove Maria")
+	b.click("Yes, remove")
+	b.waitResponse("409 " + base + "/restaurants/" + restaurant + "/staff/" + mariaID)
+	b.waitText("A restaurant keeps at least one manager")
+	if !b.hasRow("Staff", "Maria (you)", "Manager") {
+		t.Fatalf("the staff after the refusal: %q", b.rowTexts("Staff"))
+	}
+	// Sam made a manager, then removed: a customer again.
+	b.click("Make Sam a manager")
+	b.waitText("Sam is on the staff as a manager.")
+	if !b.hasRow("Staff", "Sam", "Manager") {
+		t.Fatalf("the staff after promoting Sam: %q", b.rowTexts("Staff"))
+	}
+	b.click("Remove Sam")
+	b.click("Yes, remove")
+	b.waitText("Sam is removed from the staff.")
+	if me := decode[struct{ Role string }](t, testhttp.Expect(t, http.StatusOK, http.MethodGet, n.URL+"/restaurants/me", "", testhttp.Bearer(samToken))); me.Role != "CUSTOMER" || b.hasRow("Staff", "Sam") {
+		t.Fatalf("after removing Sam: role %s, rows %q", me.Role, b.rowTexts("Staff"))
+	}
+
+	// A customer finds it by region.
+	n.SignUp(t, "carl@example.com", password, "Carl", "restaurants-customer")
+	carl := newBrowser(t, base)
+	carl.signInAs("carl@example.com", "Carl")
+	carl.click("Restaurants")
+	carl.waitHeading("Find a restaurant")
+	if strings.Contains(carl.mainText(), "Run a restaurant") {
+		t.Fatal("a customer account is offered to create a restaurant")
+	}
+	carl.fill("Region", "north")
+	carl.click("Find")
+	carl.waitRow("Restaurants in north", "Chez Maria et Fils", "Fish from the harbour", "NORTH")
+
+	// The truncated PNG's refusal; then a real PNG becomes a 1024 px photo
+	// and a 256 px thumbnail.
+	b.waitFor(`document.querySelector('form[aria-label="Upload a photo"] [role="alert"]')?.innerText.includes("The server did not take cut.png within")`)
+	if r := get(); r.ProfilePhotoURL != "" {
+		t.Fatalf("a truncated PNG became the photo: %+v", r)
+	}
+	b.uploadThrough("Photo", photo, "Upload photo")
+	b.waitText("The new photo is in place.")
+	b.waitFor(`document.getElementById("restaurant-thumbnail")?.complete && document.getElementById("restaurant-thumbnail").naturalWidth > 0`)
+	if size := eval[[]int](b, `(() => { const i = document.getElementById("restaurant-thumbnail"); return [i.naturalWidth, i.naturalHeight]; })()`); size[0] != 256 || size[1] != 144 {
+		t.Fatalf("the thumbnail is %v", size)
+	}
+	full := eval[string](b, `[...document.querySelectorAll("main a")].find((a) => a.textContent === "The photo in full (1024 pixels)")?.href ?? ""`)
+	u, err := url.Parse(full)
+	if err != nil || !strings.Contains(u.Path, "/restaurants/photos/"+restaurant+"/") {
+		t.Fatalf("the photo's link %q", full)
+	}
+	img, format, err := image.DecodeConfig(strings.NewReader(testhttp.Expect(t, http.StatusOK, http.MethodGet, full, "")))
+	if err != nil || format != "jpeg" || img.Width != 1024 || img.Height != 576 {
+		t.Fatalf("the photo: %s %dx%d %v", format, img.Width, img.Height, err)
+	}
+	eval[chromedp.Void](b, `document.getElementById("visibility-h").scrollIntoView()`) // visibility, photo, staff
+	b.screenshot("restaurants-settings", 0)
+
+	// The board links back to the settings.
+	b.click("Seating board")
+	b.waitHeading("Seating board: Chez Maria et Fils")
+	b.click("Restaurant settings")
+	b.waitHeading("Restaurant settings: Chez Maria et Fils")
 }

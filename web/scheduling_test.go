@@ -1,38 +1,17 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/tessera-dev/tessera/internal/platform/testhttp"
 )
-
-// schedulingSockets, run in the page before the console's modules, keeps
-// every WebSocket the page opens in window.__schedSockets and the frames
-// each sent (.sent), so the test can drop a socket and read its subscribes.
-const schedulingSockets = `(() => {
-  const Native = window.WebSocket;
-  window.__schedSockets = [];
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.sent = [];
-      window.__schedSockets.push(this);
-    }
-    send(data) {
-      this.sent.push(JSON.parse(data));
-      super.send(data);
-    }
-  };
-})()`
 
 // openCalendar signs email in (the calendar's route shows the sign-in form
 // in its place) and waits for the week of 2026-11-23 to be live, with the
@@ -40,14 +19,9 @@ const schedulingSockets = `(() => {
 func openCalendar(t *testing.T, base, email string) *browser {
 	t.Helper()
 	b := newBrowser(t, base)
-	b.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: schedulingSockets})
-		return err
-	}))
+	b.spySockets()
 	b.load("/scheduling?week=2026-11-23")
-	b.waitHeading("Sign in")
-	b.fill("Email", email)
-	b.fill("Password", password+kb.Enter)
+	b.submitSignIn(email)
 	b.waitHeading("Calendar")
 	b.landed()
 	b.waitFor(`document.querySelector(".sch-live.live")`)
@@ -160,14 +134,14 @@ func TestConsoleScheduling(t *testing.T) {
 	}
 
 	// A dropped socket resumes with since: what was booked meanwhile arrives.
-	eval[chromedp.Void](b, `window.__schedSockets[0].close()`)
+	eval[chromedp.Void](b, `window.__sockets[0].close()`)
 	start := eval[string](b, `new Date("2026-11-24T11:00").toISOString()`)
 	end := eval[string](b, `new Date("2026-11-24T12:00").toISOString()`)
 	testhttp.Expect(t, http.StatusCreated, http.MethodPost, n.URL+"/scheduling/events",
 		`{"title":"Tyre change","start":"`+start+`","end":"`+end+`","resource_ids":["`+bay+`"]}`, testhttp.Bearer(ada), orgHeader(org))
 	b.waitFor(eventOn("2026-11-24", "Tyre change"))
 	b.waitFor(`document.querySelector(".sch-live.live")`)
-	subs := eval[[]map[string]any](b, `window.__schedSockets.flatMap((s) => s.sent).filter((f) => f.action === "subscribe.events").map((f) => f.data)`)
+	subs := eval[[]map[string]any](b, `window.__sockets.flatMap((s) => s.sent).filter((f) => f.action === "subscribe.events").map((f) => f.data)`)
 	if len(subs) != 2 || subs[0]["since"] != nil || subs[1]["since"] == nil || subs[1]["since"] == "" {
 		t.Fatalf("subscribes sent: %v (want one without since, then one with)", subs)
 	}

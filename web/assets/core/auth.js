@@ -73,9 +73,14 @@ function KeySignIn({ here }) {
   </form>`;
 }
 
-/** SignUp creates an account; the code to confirm it is mailed. */
-export function SignUp() {
+/**
+ * SignUp creates an account; the code to confirm it is mailed. The app
+ * client (client_id: what some apps' roles depend on) comes from ?client=
+ * or is typed.
+ */
+export function SignUp({ query }) {
   const [name, setName] = useState('');
+  const [client, setClient] = useState(query.get('client') || '');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const form = useRef();
@@ -84,18 +89,22 @@ export function SignUp() {
     e.preventDefault();
     submit(async () => {
       const addr = email.trim();
-      await request('POST', '/auth/signup', { body: { email: addr, password, ...(name.trim() && { name: name.trim() }) } });
+      await request('POST', '/auth/signup', {
+        body: { email: addr, password, ...(name.trim() && { name: name.trim() }), ...(client.trim() && { client_id: client.trim() }) },
+      });
       flash(`We mailed a 6-digit code to ${addr}. Enter it below; it expires in 24 hours.`);
       navigate('/confirm', { email: addr });
     }, form.current);
   };
   return html`<${Page} title="Create an account">
     <form ref=${form} class="card narrow" onSubmit=${go} novalidate aria-label="Create an account">
-      <${ProblemAlert} problem=${problem} shown=${['body.email', 'body.password', 'body.name']} />
+      <${ProblemAlert} problem=${problem} shown=${['body.email', 'body.password', 'body.name', 'body.client_id']} />
       <${Input} label="Name" name="name" autocomplete="name" value=${name} onValue=${setName} error=${fieldError(problem, 'name')} />
       <${Input} label="Email" type="email" name="email" autocomplete="email" required value=${email} onValue=${setEmail} error=${fieldError(problem, 'email')} />
       <${Input} label="Password" type="password" name="password" autocomplete="new-password" required value=${password} onValue=${setPassword}
         hint="At least 12 characters, and not a common password." error=${fieldError(problem, 'password')} />
+      <${Input} label="App client" name="client_id" autocomplete="off" spellcheck="false" value=${client} onValue=${setClient}
+        hint="Empty unless an app asks for one: restaurants-staff to run a restaurant, restaurants-customer to book tables." error=${fieldError(problem, 'client_id')} />
       <button type="submit" disabled=${busy}>Sign up</button>
       <p class="links"><a href="#/signin">I have an account</a></p>
     </form>

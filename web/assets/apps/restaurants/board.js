@@ -121,7 +121,9 @@ function LiveBoard({ restaurantId, role }) {
     { label: 'Actions', cell: actions },
   ];
   const title = restaurant.data ? `Seating board: ${restaurant.data.name}` : 'Seating board';
-  return html`<${Page} title=${title} crumbs=${[home]} actions=${html`<a class="button secondary" href="#/restaurants/week">Weekly numbers</a>`}>
+  return html`<${Page} title=${title} crumbs=${[home]} actions=${html`
+    ${role === 'MANAGER' && html`<a class="button secondary" href="#/restaurants/settings">Restaurant settings</a>`}
+    <a class="button secondary" href="#/restaurants/week">Weekly numbers</a>`}>
     <p class="muted">You are ${role === 'MANAGER' ? 'the manager' : 'on the staff'}. Today's and upcoming seatings, by status.</p>
     <${LiveStatus} status=${live} />
     <section aria-label="Tables calling the staff" role="alert">

@@ -7,11 +7,15 @@ import { navigate } from '../../core/router.js';
 import { Failed, Input, Loading, Page, ProblemAlert, Status, Table, TextArea, Time, ConfirmButton, fromLocalInput, useForm, useLoad } from '../../core/ui.js';
 import { StatusBadge, errorAt, loadAll, useSeatings } from './common.js';
 import { LiveStatus, useLive } from './live.js';
+import { StaffSetup } from './settings.js';
 
 const home = { href: '#/restaurants', label: 'Restaurants' };
 
-/** Find lists the restaurants of the region in the route (?region=). */
-export function Find({ query }) {
+/**
+ * Find lists the restaurants of the region in the route (?region=); me, the
+ * caller's profile, shows a staff account the way to create a restaurant.
+ */
+export function Find({ query, me }) {
   const region = query.get('region') || '';
   const [value, setValue] = useState(region);
   const found = useLoad(() => (region ? api('GET', '/restaurants', { params: { region } }).then((r) => r.data.items) : Promise.resolve(null)), [region]);
@@ -26,6 +30,7 @@ export function Find({ query }) {
     navigate('/restaurants', new URLSearchParams(value ? { region: value } : {}));
   };
   return html`<${Page} title="Find a restaurant" actions=${html`<a class="button secondary" href="#/restaurants/seatings">My seatings</a>`}>
+    <${StaffSetup} me=${me} />
     <form class="filters" role="search" aria-label="Find restaurants" onSubmit=${submit} novalidate>
       <${Input} label="Region" hint="NORTH, SOUTH, EAST or WEST unless the node is configured otherwise." value=${value} onValue=${setValue} />
       <div class="filter-buttons"><button type="submit">Find</button></div>
