@@ -379,14 +379,7 @@ func (b *browser) rowTexts(caption string) []string {
 // hasRow reports whether a row of the table captioned caption contains every part.
 func (b *browser) hasRow(caption string, parts ...string) bool {
 	b.t.Helper()
-	return slices.ContainsFunc(b.rowTexts(caption), func(r string) bool {
-		for _, p := range parts {
-			if !strings.Contains(r, p) {
-				return false
-			}
-		}
-		return true
-	})
+	return rowWith(parts...)(b.rowTexts(caption))
 }
 
 // socketSpy, run in the page before the console's modules, keeps every
@@ -437,6 +430,32 @@ func (b *browser) signInAs(email, name string) {
 	b.load("/signin")
 	b.submitSignIn(email)
 	b.waitHeading("Welcome, " + name)
+}
+
+// waitRows waits until the rows of the table captioned caption pass ok
+// (a list read again after a change replaces the one shown before).
+func (b *browser) waitRows(caption string, ok func(rows []string) bool) {
+	b.t.Helper()
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok(b.rowTexts(caption)) {
+			return
+		}
+	}
+	b.t.Fatalf("browser: the table %q shows %q after %s", caption, b.rowTexts(caption), stepTimeout)
+}
+
+// rowWith is a waitRows test: a row contains every part.
+func rowWith(parts ...string) func(rows []string) bool {
+	return func(rows []string) bool {
+		return slices.ContainsFunc(rows, func(r string) bool {
+			for _, p := range parts {
+				if !strings.Contains(r, p) {
+					return false
+				}
+			}
+			return true
+		})
+	}
 }
 
 // waitFiltered waits until the main landmark's table shows rows and every

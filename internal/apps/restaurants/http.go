@@ -226,6 +226,17 @@ func (s *Service) registerREST(api huma.API) {
 }
 
 func (s *Service) registerStaff(api huma.API, op func(id, method, path, summary, desc string) huma.Operation) {
+	// /me/staff, not /{id}/staff: that would clash with /region/{region}
+	// on Go's ServeMux, and a caller works at one restaurant.
+	huma.Register(api, op("staff-list", http.MethodGet, "/me/staff", "List your restaurant's staff",
+		"Its staff only: every staff member and manager of the caller's restaurant, in the order they joined (one page)."),
+		withCaller(s, func(ctx context.Context, c caller, _ *struct{}) (*httpapi.ListOutput[Staff], error) {
+			items, err := s.ListStaff(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return httpapi.Page(items, ""), nil
+		}))
 	huma.Register(api, op("staff-put", http.MethodPut, "/{id}/staff/{user_id}", "Add a staff member or change their role",
 		"Its manager only. The user must have signed up with the restaurants-staff client and work nowhere else. A restaurant always keeps a manager (409)."),
 		withCaller(s, func(ctx context.Context, c caller, in *putStaffInput) (*staffOutput, error) {

@@ -232,6 +232,15 @@ func (s *Service) staff(ctx context.Context, q store.Querier, restaurantID, role
 	return out, store.Normalize(rows.Err())
 }
 
+// ListStaff returns the staff of c's restaurant, managers included, in the
+// order they joined (its staff only).
+func (s *Service) ListStaff(ctx context.Context, c caller) ([]Staff, error) {
+	if c.RestaurantID == "" || !c.staffOf(c.RestaurantID) {
+		return nil, fault.New(fault.Forbidden, "only a restaurant's staff list its staff")
+	}
+	return s.staff(ctx, s.db, c.RestaurantID, "")
+}
+
 // PutStaff makes user userID staff of restaurant id with role (its manager
 // only). The user must have signed up with the staff client and not work at
 // another restaurant. Demoting the last manager is refused.

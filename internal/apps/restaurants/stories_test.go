@@ -93,6 +93,14 @@ func TestUserStories(t *testing.T) {
 		c.manager.mustDo(t, n, http.StatusConflict, "PUT", "/restaurants/"+r.ID+"/staff/"+c.manager.id, `{"role":"STAFF"}`)
 		c.manager.mustDo(t, n, http.StatusConflict, "PUT", "/restaurants/"+r.ID+"/staff/"+c.customer.id, `{"role":"STAFF"}`)
 		c.server.mustDo(t, n, http.StatusForbidden, "PUT", "/restaurants/"+r.ID+"/staff/"+c.managerB.id, `{"role":"STAFF"}`)
+		// Its staff list the staff, in the order they joined; customers may not.
+		var staff struct{ Items []restaurants.Staff }
+		mustJSON(t, c.server.mustDo(t, n, http.StatusOK, "GET", "/restaurants/me/staff", ""), &staff)
+		if len(staff.Items) != 2 || staff.Items[0].UserID != c.manager.id || staff.Items[0].Role != restaurants.RoleManager ||
+			staff.Items[1].UserID != c.server.id || staff.Items[1].Role != restaurants.RoleStaff || staff.Items[1].Email != c.server.email {
+			t.Errorf("the staff: %+v", staff.Items)
+		}
+		c.customer.mustDo(t, n, http.StatusForbidden, "GET", "/restaurants/me/staff", "")
 
 		// Restaurant B, whose manager must not reach restaurant A.
 		var rb restaurants.Restaurant

@@ -267,26 +267,26 @@ function Photo({ restaurant, onSaved }) {
 }
 
 /**
- * StaffList adds staff members, changes their role and removes them. The
- * API lists no staff, so the table holds the manager and the people
- * changed on this page since it opened.
+ * StaffList lists the restaurant's staff (GET /restaurants/me/staff), adds
+ * staff members, changes their role and removes them; the list is read
+ * again after each change.
  */
 function StaffList({ me, restaurantId }) {
-  const [staff, setStaff] = useState([{ userId: me.userId, email: me.email, name: me.name, role: me.role }]);
+  const staff = useLoad(async () => (await api('GET', '/restaurants/me/staff')).data.items, []);
   const [userId, setUserId] = useState('');
   const [role, setRole] = useState('STAFF');
   const [done, setDone] = useState('');
   const form = useForm();
-  const who = (s) => s.name || s.email;
+  const who = (s) => s.name || s.email || s.userId;
   const path = (id) => `/restaurants/${restaurantId}/staff/${encodeURIComponent(id)}`;
   // Changing one's own place leaves the manager's page: the restaurants home shows what is theirs now.
   const after = (id) => {
     if (id === me.userId) navigate('/restaurants');
+    else staff.reload();
   };
   const put = (id, r) => form.submit(async () => {
     setDone('');
     const s = (await api('PUT', path(id), { body: { role: r } })).data;
-    setStaff((list) => [...list.filter((x) => x.userId !== s.userId), s]);
     setDone(`${who(s)} is on the staff as ${r === 'MANAGER' ? 'a manager' : 'staff'}.`);
     if (id === userId.trim()) setUserId(''); // added through the form
     after(id);
@@ -294,7 +294,6 @@ function StaffList({ me, restaurantId }) {
   const remove = (s) => form.submit(async () => {
     setDone('');
     await api('DELETE', path(s.userId));
-    setStaff((list) => list.filter((x) => x.userId !== s.userId));
     setDone(`${who(s)} is removed from the staff.`);
     after(s.userId);
   });
@@ -320,10 +319,11 @@ function StaffList({ me, restaurantId }) {
   ];
   return html`<section class="card" aria-labelledby="staff-h">
     <h2 id="staff-h">Staff</h2>
-    <p class="muted">You and the people you add or change here (the API has no staff list). A restaurant always keeps a manager.</p>
+    <p class="muted">Everyone working here, in the order they joined. A restaurant always keeps a manager.</p>
     <${ProblemAlert} problem=${form.problem} shown=${['path.user_id', 'body.role']} />
     ${done && html`<${Status}>${done}<//>`}
-    <${Table} caption="Staff" columns=${columns} rows=${staff} rowKey=${(s) => s.userId} />
+    ${staff.error && html`<${Failed} problem=${staff.error} retry=${staff.reload} />`}
+    ${staff.data ? html`<${Table} caption="Staff" columns=${columns} rows=${staff.data} rowKey=${(s) => s.userId} />` : staff.loading && html`<${Loading} what="Reading the staff" />`}
     <form class="inline-form" onSubmit=${add} novalidate aria-label="Add a staff member">
       <${Input} label="User id" required spellcheck="false" hint="They sign up with the restaurants-staff client and find their id on the Restaurants page."
         value=${userId} onValue=${setUserId} error=${errorAt(form.problem, 'path.user_id')} />
