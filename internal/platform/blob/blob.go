@@ -187,6 +187,34 @@ func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 	}
 }
 
+// SignedURLOrigin returns the origin (scheme://host[:port]) of the signed
+// URLs of the store Open(rawURL, opts) opens: the S3 endpoint's, or
+// opts.PublicURL's for the filesystem; "" when rawURL or the public URL is
+// invalid. A web page that PUTs to or shows those URLs must be allowed it.
+func SignedURLOrigin(rawURL string, opts Options) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	var base *url.URL
+	switch u.Scheme {
+	case "file":
+		if base, err = url.Parse(opts.PublicURL); err != nil {
+			return ""
+		}
+	case "s3":
+		if base, err = s3Endpoint(u.Query()); err != nil {
+			return ""
+		}
+	default:
+		return ""
+	}
+	if base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
+		return ""
+	}
+	return base.Scheme + "://" + base.Host
+}
+
 // ValidKey reports whether key is a valid object key: 1–512 bytes of
 // [A-Za-z0-9/._-], '/'-separated segments none of which is empty, "." or
 // "..", so a key maps to the same path on every backend.

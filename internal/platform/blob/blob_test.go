@@ -728,3 +728,29 @@ func TestMove(t *testing.T) {
 		wantNoLeftovers(t, h)
 	})
 }
+
+func TestSignedURLOrigin(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ raw, public, want string }{
+		{"s3://bucket?endpoint=http://127.0.0.1:7070&region=us-east-1", "", "http://127.0.0.1:7070"},
+		{"s3://bucket?endpoint=https://minio.example.com/some/path", "", "https://minio.example.com"},
+		{"s3://bucket?region=eu-west-3", "", "https://s3.amazonaws.com"},
+		{"file:///var/lib/tessera/blobs", "https://files.example.com/base", "https://files.example.com"},
+		{"file:///var/lib/tessera/blobs", "", ""},
+		{"s3://bucket?endpoint=ftp://x", "", ""},
+		{"gs://bucket", "https://x.example", ""},
+	} {
+		if got := SignedURLOrigin(c.raw, Options{PublicURL: c.public}); got != c.want {
+			t.Errorf("SignedURLOrigin(%q, %q) = %q, want %q", c.raw, c.public, got, c.want)
+		}
+	}
+	// The origin is the one the store's signed URLs really have.
+	s, err := Open(t.Context(), "s3://bucket?endpoint=http://127.0.0.1:7070&region=us-east-1", Options{AccessKey: "a", SecretKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.SignedGetURL("a/b", time.Minute, "")
+	if err != nil || !strings.HasPrefix(u, "http://127.0.0.1:7070/bucket/a/b?") {
+		t.Fatalf("signed URL %q, %v", u, err)
+	}
+}

@@ -40,19 +40,29 @@ type s3Store struct {
 	copyLimit int64
 }
 
+// s3Endpoint is the endpoint an s3:// URL's query names (AWS by default).
+// Requests, and so signed URLs, address the bucket in the path.
+func s3Endpoint(q url.Values) (*url.URL, error) {
+	e := q.Get("endpoint")
+	if e == "" {
+		return &url.URL{Scheme: "https", Host: "s3.amazonaws.com"}, nil
+	}
+	p, err := url.Parse(e)
+	if err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
+		return nil, fmt.Errorf("blob: endpoint %q is not an http(s) URL", e)
+	}
+	return p, nil
+}
+
 func openS3(u *url.URL, opts Options) (*s3Store, error) {
 	bucket := u.Host
 	if bucket == "" {
 		return nil, errors.New("blob: s3:// URL without a bucket")
 	}
 	q := u.Query()
-	endpoint := &url.URL{Scheme: "https", Host: "s3.amazonaws.com"}
-	if e := q.Get("endpoint"); e != "" {
-		p, err := url.Parse(e)
-		if err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
-			return nil, fmt.Errorf("blob: endpoint %q is not an http(s) URL", e)
-		}
-		endpoint = p
+	endpoint, err := s3Endpoint(q)
+	if err != nil {
+		return nil, err
 	}
 	client, err := minio.New(endpoint.Host, &minio.Options{
 		Creds:        credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),

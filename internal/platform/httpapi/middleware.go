@@ -2,16 +2,48 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
-// contentSecurityPolicy suits an API whose only pages are same-origin: the
-// /docs reference (scripts and styles from /docs/assets, inline styles set
-// by its renderer, data: images) and the web console. Nothing may frame a
-// page, and no plugin or foreign script runs. A handler may set its own.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// contentSecurityPolicy returns the policy for an API whose pages are
+// same-origin: the /docs reference (scripts and styles from /docs/assets,
+// inline styles set by its renderer, data: images) and the web console.
+// Nothing may frame a page, and no plugin or foreign script runs. Pages may
+// also fetch from and show images of mediaOrigins (the blob store's signed
+// URLs when they are not the node's own). A handler may set its own.
+func contentSecurityPolicy(mediaOrigins []string) string {
+	media := ""
+	for _, o := range mediaOrigins {
+		media += " " + o
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data:" + media + "; font-src 'self' data:; connect-src 'self'" + media + "; object-src 'none'; " +
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+// originOf returns the origin (scheme://host[:port]) of an http(s) URL; ""
+// for anything else.
+func originOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// validOrigins keeps the origins that are exactly an http(s) origin, once
+// each: nothing else may reach a policy header.
+func validOrigins(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if o != "" && originOf(o) == o && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // hsts is sent only on requests that came over TLS (RFC 6797 §7.2).
 const hsts = "max-age=63072000; includeSubDomains"
@@ -40,7 +72,7 @@ func (s *Server) setEdgeHeaders(h http.Header, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Content-Security-Policy", s.csp)
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if r.TLS != nil {
 		h.Set("Strict-Transport-Security", hsts)

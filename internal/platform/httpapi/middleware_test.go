@@ -110,7 +110,7 @@ func TestSecurityHeaders(t *testing.T) {
 		"X-Content-Type-Options":     "nosniff",
 		"Referrer-Policy":            "no-referrer",
 		"X-Frame-Options":            "DENY",
-		"Content-Security-Policy":    contentSecurityPolicy,
+		"Content-Security-Policy":    contentSecurityPolicy(nil),
 		"Cross-Origin-Opener-Policy": "same-origin",
 	}
 	check := func(t *testing.T, srv *httptest.Server, tls bool) {
@@ -137,6 +137,37 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Cleanup(srv.Close)
 		check(t, srv, true)
 	})
+}
+
+// TestMediaOrigins: the blob store's origin joins connect-src and img-src;
+// anything that is not exactly an http(s) origin never reaches the header.
+func TestMediaOrigins(t *testing.T) {
+	t.Parallel()
+	s3 := originOf("https://bucket.s3.eu-west-3.amazonaws.com/key?X-Amz-Signature=abc")
+	if s3 != "https://bucket.s3.eu-west-3.amazonaws.com" {
+		t.Fatalf("MediaOrigin = %q", s3)
+	}
+	for _, bad := range []string{"", "ftp://x", "/relative", "http://"} {
+		if got := originOf(bad); got != "" {
+			t.Errorf("originOf(%q) = %q", bad, got)
+		}
+	}
+	s, _ := newTestServer(t, Options{MediaOrigins: []string{s3, "http://127.0.0.1:7070", s3, "https://x.example/path", "'unsafe-eval'", ""}})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	res, _ := call(t, srv, "GET", "/healthz", nil, "")
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{
+		"connect-src 'self' " + s3 + " http://127.0.0.1:7070;",
+		"img-src 'self' data: " + s3 + " http://127.0.0.1:7070;",
+	} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "path") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP %q took an invalid origin", csp)
+	}
 }
 
 func TestCORS(t *testing.T) {

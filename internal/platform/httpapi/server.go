@@ -43,6 +43,10 @@ type Options struct {
 	// client (ParseTrustedProxies): the request's RemoteAddr becomes the
 	// client's address, for logs and per-IP limits. Empty: none trusted.
 	TrustedProxies []netip.Prefix
+	// MediaOrigins are origins (scheme://host[:port]) besides the server's
+	// own that its pages may fetch from and show images of: where the blob
+	// store's signed URLs point. Anything else is ignored.
+	MediaOrigins []string
 	// Checks are run by /readyz.
 	Checks []Check
 	// Metrics is the registry /metrics serves and the HTTP metrics are
@@ -73,6 +77,7 @@ type Server struct {
 	api     huma.API
 	log     *slog.Logger
 	cors    corsPolicy
+	csp     string // the Content-Security-Policy of every response
 	proxies trustedProxies
 	checks  []Check
 	metrics *metrics
@@ -100,6 +105,7 @@ func New(opts Options) *Server {
 		mux:     http.NewServeMux(),
 		log:     log,
 		cors:    newCORSPolicy(opts.CORSOrigins),
+		csp:     contentSecurityPolicy(validOrigins(opts.MediaOrigins)),
 		proxies: opts.TrustedProxies,
 		checks:  opts.Checks,
 		metrics: newMetrics(opts.Metrics),

@@ -145,7 +145,10 @@ func Open(ctx context.Context, cfg *config.Config, registry *app.Registry, log *
 		Logger:         log,
 		CORSOrigins:    cfg.CORS.Origins,
 		TrustedProxies: proxies,
-		Checks:         checks,
+		// The console PUTs direct uploads to the blob store's signed URLs
+		// and shows images from them.
+		MediaOrigins: []string{blob.SignedURLOrigin(cfg.Blobs, blob.Options{PublicURL: cfg.PublicURL})},
+		Checks:       checks,
 		// The authorizer, then idempotency keys (kept per caller).
 		Authenticate: func(h http.Handler) http.Handler { return n.auth.Handler(keys.Middleware(h)) },
 	})

@@ -237,6 +237,12 @@ func TestReadyzChecksS3Endpoint(t *testing.T) {
 		"TESSERA_S3_ACCESS_KEY=a", "TESSERA_S3_SECRET_KEY=b"))
 	if status, body := testhttp.Do(t, "GET", srv.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "blobs") {
 		t.Errorf("readyz with S3 unreachable: %d %s", status, body)
+	}	// The pages may reach the bucket's signed URLs (the console's photo
+	// uploads and images).
+	r := testhttp.Send(t, "GET", srv.URL+"/", "")
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:1;") ||
+		!strings.Contains(csp, "img-src 'self' data: http://127.0.0.1:1;") {
+		t.Errorf("CSP on S3: %q", csp)
 	}
 }
 

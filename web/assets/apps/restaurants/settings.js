@@ -193,6 +193,25 @@ async function looksLikeImage(file) {
 const refused = (detail) => new Problem({ title: 'Photo refused', detail, errors: [{ location: 'file', message: detail }] });
 
 /**
+ * putTo PUTs file to the signed upload URL up. The URL may be the blob
+ * store's (S3), on another origin: the page's policy allows it, but the
+ * bucket must also allow the browser's PUT (CORS), which a network error
+ * there most likely means it does not.
+ */
+async function putTo(up, file) {
+  try {
+    await request(up.method, up.upload_url, { body: file, headers: up.headers });
+  } catch (p) {
+    const origin = new URL(up.upload_url, location.href).origin;
+    if (p.status !== 0 || origin === location.origin) throw p;
+    throw new Problem({
+      title: 'The blob store refused the upload',
+      detail: `Photos go straight to the blob store at ${origin}, which did not take this page's upload: its bucket must allow PUT from ${location.origin} (CORS, docs/operations.md).`,
+    });
+  }
+}
+
+/**
  * Photo uploads a new profile photo: a signed upload URL (POST …/photo),
  * the bytes PUT to it, then the restaurant read until its photo is the
  * processed upload. The server takes PNG, JPEG and WebP images it can
@@ -218,12 +237,9 @@ function Photo({ restaurant, onSaved }) {
       if (!(await looksLikeImage(file))) throw refused(`${file.name} is not a PNG, JPEG or WebP image.`);
       const up = (await api('POST', `/restaurants/${restaurant.id}/photo`)).data;
       if (file.size > up.max_bytes) throw refused(`${file.name} is larger than the ${Math.floor(up.max_bytes / 1048576)} MiB a photo may be.`);
-      if (new URL(up.upload_url, location.href).origin !== location.origin) {
-        throw new Problem({ title: 'Upload elsewhere', detail: 'This node stores photos on another origin (S3), which the console may not reach: upload the photo with curl (docs/restaurants.md).' });
-      }
       const before = pathOf(restaurant.profilePhotoUrl);
       setState(`Uploading ${file.name}…`);
-      await request(up.method, up.upload_url, { body: file, headers: up.headers });
+      await putTo(up, file);
       setState('Uploaded: the server checks and scales the photo…');
       for (const end = Date.now() + PROCESS_MS; Date.now() < end && mounted.current;) {
         await sleep(POLL_MS);
