@@ -444,6 +444,12 @@ func (b *browser) waitRows(caption string, ok func(rows []string) bool) {
 	b.t.Fatalf("browser: the table %q shows %q after %s", caption, b.rowTexts(caption), stepTimeout)
 }
 
+// waitRow waits until a row of the table captioned caption contains every part.
+func (b *browser) waitRow(caption string, parts ...string) {
+	b.t.Helper()
+	b.waitRows(caption, rowWith(parts...))
+}
+
 // rowWith is a waitRows test: a row contains every part.
 func rowWith(parts ...string) func(rows []string) bool {
 	return func(rows []string) bool {

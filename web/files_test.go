@@ -34,16 +34,6 @@ func startPublicNode(t *testing.T) (n *nodetest.Node, base string) {
 	return n, base
 }
 
-// signInAs signs a browser in through the sign-in form and waits for the start page.
-func signInAs(b *browser, email, name string) {
-	b.t.Helper()
-	b.load("/signin")
-	b.fill("Email", email)
-	b.fill("Password", password)
-	b.click("Sign in")
-	b.waitHeading("Welcome, " + name)
-}
-
 // uploadThrough chooses path in the file control labelled label (as a
 // person picking it does) and presses button.
 func (b *browser) uploadThrough(label, path, button string) {
@@ -51,13 +41,6 @@ func (b *browser) uploadThrough(label, path, button string) {
 	id := eval[string](b, controlJS(label)+".id")
 	b.do(chromedp.SetUploadFiles(chromedp.ID(id), []string{path}))
 	b.click(button)
-}
-
-// waitRow waits until a row of the table captioned caption contains every part.
-func (b *browser) waitRow(caption string, parts ...string) {
-	b.t.Helper()
-	b.waitFor(`[...document.querySelectorAll("main table")].filter((t) => t.caption?.textContent === ` + js(caption) + `)
-	  .some((t) => [...t.tBodies[0].rows].some((r) => ` + js(parts) + `.every((p) => r.innerText.includes(p))))`)
 }
 
 // TestConsoleFiles drives the file views in two browsers: Ann uploads a
@@ -91,7 +74,7 @@ func TestConsoleFiles(t *testing.T) {
 	}
 
 	ann := newBrowser(t, base)
-	signInAs(ann, "ann@example.com", "Ann")
+	ann.signInAs("ann@example.com", "Ann")
 	ann.click("Files")
 	ann.waitHeading("Files")
 	ann.waitText("No file in this folder.")
@@ -145,7 +128,7 @@ func TestConsoleFiles(t *testing.T) {
 
 	// Bob finds it under Shared with me and downloads it.
 	bob := newBrowser(t, base)
-	signInAs(bob, "bob@example.com", "Bob")
+	bob.signInAs("bob@example.com", "Bob")
 	bob.click("Files")
 	bob.waitHeading("Files")
 	bob.click("Shared with me")

@@ -58,8 +58,17 @@ type Restaurant struct {
 	ThumbnailURL    *string   `json:"thumbnailUrl" doc:"A signed URL of the 256 px thumbnail; null before the first photo."`
 	CreatedAt       time.Time `json:"createdAt"`
 	UpdatedAt       time.Time `json:"updatedAt"`
+	// PhotoRejection is the last photo upload the pipeline refused, until a
+	// later one is taken; shown to the restaurant's staff only.
+	PhotoRejection *PhotoRejection `json:"photoRejection,omitempty"`
 
 	photoKey, thumbKey string
+}
+
+// PhotoRejection tells why a photo upload was refused (the old photo stays).
+type PhotoRejection struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // Seating is a reservation and, once seated, the table's visit.

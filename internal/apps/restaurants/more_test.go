@@ -234,6 +234,25 @@ func photoStory(t *testing.T, v venue) {
 		if after.ProfilePhotoURL == nil || !sameKey(*after.ProfilePhotoURL, *r.ProfilePhotoURL) {
 			t.Errorf("rejected uploads changed the photo: %v → %v", *r.ProfilePhotoURL, after.ProfilePhotoURL)
 		}
+		// The staff see why the last upload was refused; customers do not.
+		if after.PhotoRejection != nil {
+			t.Errorf("a customer sees the photo rejection: %+v", after.PhotoRejection)
+		}
+		var staffView restaurants.Restaurant
+		mustJSON(t, v.manager.mustDo(t, v.n, http.StatusOK, "GET", "/restaurants/"+v.r.ID, ""), &staffView)
+		if rej := staffView.PhotoRejection; rej == nil || rej.Reason == "" || rej.At.IsZero() {
+			t.Errorf("the manager sees no photo rejection: %+v", rej)
+		}
+		// A later photo taken clears it.
+		if status := v.upload(t, encodePNG(t, 300, 200)); status/100 != 2 {
+			t.Fatalf("upload: %d", status)
+		}
+		v.waitEvents(t, k, restaurants.EventRestaurantPhotoUpdated, 2)
+		var taken restaurants.Restaurant
+		mustJSON(t, v.manager.mustDo(t, v.n, http.StatusOK, "GET", "/restaurants/"+v.r.ID, ""), &taken)
+		if taken.PhotoRejection != nil || sameKey(*taken.ProfilePhotoURL, *r.ProfilePhotoURL) {
+			t.Errorf("after a photo was taken: rejection %+v, photo %s", taken.PhotoRejection, *taken.ProfilePhotoURL)
+		}
 		v.customer.mustDo(t, v.n, http.StatusForbidden, "POST", "/restaurants/"+v.r.ID+"/photo", "")
 	}
 }

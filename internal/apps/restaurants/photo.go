@@ -108,7 +108,8 @@ func (s *Service) processPhoto(ctx context.Context, e events.Event) error {
 
 // settleUpload ends upload key: with procErr nil the restaurant's photo
 // becomes photoKey / thumbKey (photo_updated), else the upload is rejected
-// (photo_rejected) and the old photo kept. The upload row is taken in the
+// (photo_rejected, and the restaurant's photoRejection tells its staff why)
+// and the old photo kept. The upload row is taken in the
 // same transaction, so only one run settles it; the upload and the replaced
 // photo are deleted after commit.
 func (s *Service) settleUpload(ctx context.Context, key, restaurantID, photoKey, thumbKey string, procErr error) error {
@@ -128,11 +129,17 @@ func (s *Service) settleUpload(ctx context.Context, key, restaurantID, photoKey,
 			return err
 		}
 		if procErr != nil {
-			return s.emit(ctx, tx, EventRestaurantPhotoRejected, restaurantID, map[string]any{"restaurantId": restaurantID, "reason": fault.As(procErr).Message})
+			reason := fault.As(procErr).Message
+			if _, err := tx.Exec(ctx, `UPDATE restaurants_restaurants SET photo_rejected_at = ?, photo_rejected_reason = ? WHERE id = ?`,
+				micros(s.now()), reason, restaurantID); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, EventRestaurantPhotoRejected, restaurantID, map[string]any{"restaurantId": restaurantID, "reason": reason})
 		}
 		old = []string{r.photoKey, r.thumbKey}
-		r.photoKey, r.thumbKey, r.UpdatedAt = photoKey, thumbKey, s.now()
-		if _, err := tx.Exec(ctx, `UPDATE restaurants_restaurants SET photo_key = ?, thumb_key = ?, updated_at = ? WHERE id = ?`,
+		r.photoKey, r.thumbKey, r.UpdatedAt, r.PhotoRejection = photoKey, thumbKey, s.now(), nil
+		if _, err := tx.Exec(ctx, `UPDATE restaurants_restaurants SET photo_key = ?, thumb_key = ?, updated_at = ?,
+			photo_rejected_at = 0, photo_rejected_reason = '' WHERE id = ?`,
 			photoKey, thumbKey, micros(r.UpdatedAt), restaurantID); err != nil {
 			return err
 		}

@@ -24,16 +24,30 @@ const (
 // photoURLTTL is how long the photo URLs of a response stay valid.
 const photoURLTTL = 24 * time.Hour
 
-const restaurantColumns = `id, name, description, region, visibility, photo_key, thumb_key, created_at, updated_at`
+const restaurantColumns = `id, name, description, region, visibility, photo_key, thumb_key, created_at, updated_at,
+	photo_rejected_at, photo_rejected_reason`
 
 func scanRestaurant(sc interface{ Scan(...any) error }) (Restaurant, error) {
 	var (
-		r                Restaurant
-		created, updated int64
+		r                          Restaurant
+		created, updated, rejected int64
+		reason                     string
 	)
-	err := sc.Scan(&r.ID, &r.Name, &r.Description, &r.Region, &r.Visibility, &r.photoKey, &r.thumbKey, &created, &updated)
+	err := sc.Scan(&r.ID, &r.Name, &r.Description, &r.Region, &r.Visibility, &r.photoKey, &r.thumbKey, &created, &updated, &rejected, &reason)
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if rejected != 0 {
+		r.PhotoRejection = &PhotoRejection{Reason: reason, At: fromMicros(rejected)}
+	}
 	return r, err
+}
+
+// forCaller is r as c sees it: a refused photo upload is its staff's
+// business only.
+func forCaller(c caller, r Restaurant) Restaurant {
+	if !c.staffOf(r.ID) {
+		r.PhotoRejection = nil
+	}
+	return r
 }
 
 // withURLs fills in the signed photo URLs.
@@ -115,7 +129,8 @@ func (s *Service) CreateRestaurant(ctx context.Context, c caller, name, descript
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO restaurants_restaurants (`+restaurantColumns+`, created_by) VALUES (?, ?, ?, ?, ?, '', '', ?, ?, ?)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO restaurants_restaurants (id, name, description, region, visibility, created_at, updated_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.Name, r.Description, r.Region, r.Visibility, micros(now), micros(now), c.UserID); err != nil {
 			return err
 		}
@@ -152,7 +167,7 @@ func (s *Service) ListRestaurants(ctx context.Context, c caller, region, cursor 
 		if err != nil {
 			return nil, "", store.Normalize(err)
 		}
-		out = append(out, s.withURLs(r))
+		out = append(out, forCaller(c, s.withURLs(r)))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", store.Normalize(err)
@@ -164,7 +179,7 @@ func (s *Service) ListRestaurants(ctx context.Context, c caller, region, cursor 
 // GetRestaurant returns restaurant id as c may see it.
 func (s *Service) GetRestaurant(ctx context.Context, c caller, id string) (Restaurant, error) {
 	r, err := s.visibleRestaurant(ctx, s.db, c, id)
-	return s.withURLs(r), err
+	return forCaller(c, s.withURLs(r)), err
 }
 
 // RestaurantUpdate is a change to a restaurant; nil fields are kept.

@@ -195,9 +195,17 @@ export function Checkbox({ label, hint, error, checked, onValue, ...rest }) {
     control=${(a) => html`<input type="checkbox" ...${a} ...${rest} checked=${!!checked} onChange=${(e) => onValue(e.currentTarget.checked)} />`} />`;
 }
 
-/** focusInvalid moves the focus to the first invalid control of form. */
+/**
+ * focusInvalid moves the focus to the first invalid control of form, unless
+ * the person has moved on to a control elsewhere meanwhile: a slow answer
+ * (a photo's processing) must not pull them away from what they type.
+ */
 function focusInvalid(form) {
-  requestAnimationFrame(() => form?.querySelector('[aria-invalid="true"]')?.focus());
+  requestAnimationFrame(() => {
+    const at = document.activeElement;
+    if (at && at !== document.body && !form?.contains(at)) return;
+    form?.querySelector('[aria-invalid="true"]')?.focus();
+  });
 }
 
 /**
