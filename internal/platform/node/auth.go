@@ -70,8 +70,11 @@ func (n *Node) openAuth() error {
 		SharedIssuer:   n.cfg.Messaging.JWTIssuer,
 		SharedAudience: n.cfg.Messaging.JWTAudience,
 		AdminKeys:      n.id.AdminKeys,
-		Directory:      n.id.Orgs,
-		Logger:         n.log,
+		// Admin keys reach /admin, and /orgs, where they act as an owner of
+		// every org (members, levels, groups: the console's org page).
+		AdminKeyApps: []string{authz.AppAdmin, orgs.App},
+		Directory:    n.id.Orgs,
+		Logger:       n.log,
 	})
 	if err != nil {
 		return &config.Error{Key: "auth.issuers", Msg: err.Error()}

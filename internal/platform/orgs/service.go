@@ -30,6 +30,10 @@ import (
 // Schema is the store schema of the package's tables (orgs_orgs, …).
 const Schema = "orgs"
 
+// App is the app name of the routes Register adds (/orgs…), as
+// authz.AppOf names it.
+const App = "orgs"
+
 // The roles of a member.
 const (
 	RoleOwner  = "owner"

@@ -1,5 +1,6 @@
 // A user's organizations: the switcher in the header (its choice goes out
-// as X-Org-ID on every request) and the page listing and creating them.
+// as X-Org-ID on every request) and the page listing and creating them;
+// each links to its page of members and groups (org.js).
 import { html, useEffect, useRef, useState } from './html.js';
 import { api } from './api.js';
 import { current, update } from './session.js';
@@ -18,7 +19,7 @@ async function reloadOrgs(choose) {
   update({ orgs, orgId: orgs.some((o) => o.id === want) ? want : orgs[0]?.id || '' });
 }
 
-/** OrgSwitcher chooses the org the apps act in. */
+/** OrgSwitcher chooses the org the apps act in, and links to its members and groups (core/org.js). */
 export function OrgSwitcher({ session }) {
   if (!session.orgs.length) return html`<a href="#/orgs">Create an organization</a>`;
   return html`<div class="org-switch">
@@ -26,6 +27,7 @@ export function OrgSwitcher({ session }) {
     <select id="org-switch" value=${session.orgId} onChange=${(e) => update({ orgId: e.currentTarget.value })}>
       ${session.orgs.map((o) => html`<option value=${o.id}>${o.name}</option>`)}
     </select>
+    <a href=${`#/orgs/${encodeURIComponent(session.orgId)}`}>Members</a>
   </div>`;
 }
 
@@ -48,7 +50,7 @@ export function Orgs({ session }) {
     }, form.current);
   };
   const columns = [
-    { label: 'Name', cell: (o) => o.name },
+    { label: 'Name', cell: (o) => html`<a href=${`#/orgs/${encodeURIComponent(o.id)}`}>${o.name}</a>` },
     { label: 'Id', cell: (o) => html`<code>${o.id}</code>` },
     { label: 'Created', cell: (o) => html`<${Time} value=${o.created_at} />` },
     { label: 'In use', cell: (o) => (o.id === session.orgId ? 'Yes' : html`<button type="button" class="secondary" onClick=${() => update({ orgId: o.id })}>Use ${o.name}</button>`) },

@@ -8,6 +8,7 @@ import { match, navigate, useRoute } from './router.js';
 import { current, signOut, subscribe } from './session.js';
 import { Confirm, SignIn, SignUp } from './auth.js';
 import { OrgSwitcher, Orgs } from './orgs.js';
+import { OrgPage } from './org.js';
 import { Notice, Page, Redirect } from './ui.js';
 
 const signedOut = { '/signin': SignIn, '/signup': SignUp, '/confirm': Confirm };
@@ -46,6 +47,8 @@ function resolve(apps, session, route) {
     return session.kind === 'admin' ? html`<${Redirect} to="/admin" />` : html`<${Home} apps=${apps} session=${session} />`;
   }
   if (route.path === '/orgs' && session.kind === 'user') return html`<${Orgs} session=${session} />`;
+  const org = match('/orgs/:id', route.path); // a user's org, or any org for an admin key
+  if (org) return html`<${OrgPage} key=${route.path} id=${org.id} session=${session} />`;
   for (const app of apps) {
     for (const r of app.routes) {
       const params = match(r.path, route.path);

@@ -10,6 +10,7 @@ const tabs = [
   ['events', 'Events'],
   ['jobs', 'Jobs'],
   ['mails', 'Mails'],
+  ['keys', 'API keys'],
 ];
 
 /** PAGE is the page size of admin lists. */

@@ -1,4 +1,6 @@
-// Admin: every organization, searched by name, external id or id.
+// Admin: every organization, searched by name, external id or id; each
+// links to its members and groups (#/orgs/{id}, where an admin key acts as
+// an owner) and to its events.
 import { html } from '../../core/html.js';
 import { href } from '../../core/router.js';
 import { Failed, FilterForm, Loading, Pager, Table, Time } from '../../core/ui.js';
@@ -11,6 +13,7 @@ export function Orgs({ query }) {
     { label: 'External id', cell: (o) => o.external_id || html`<span class="muted">—</span>` },
     { label: 'Id', cell: (o) => html`<code>${o.id}</code>` },
     { label: 'Created', cell: (o) => html`<${Time} value=${o.created_at} />` },
+    { label: 'Members', cell: (o) => html`<a href=${`#/orgs/${encodeURIComponent(o.id)}`}>Members of ${o.name}</a>` },
     { label: 'Audit log', cell: (o) => html`<a href=${href('/admin/events', { org_id: o.id })}>Events of ${o.name}</a>` },
   ];
   return html`<${AdminPage} title="Organizations" tab="orgs">
