@@ -333,6 +333,14 @@ func (b *browser) fieldError(label string) string {
 	  return (c.getAttribute("aria-describedby") || "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim(); })()`)
 }
 
+// waitFieldError waits until the control labelled label is marked invalid
+// and returns the error shown next to it.
+func (b *browser) waitFieldError(label string) string {
+	b.t.Helper()
+	b.waitFor(`(() => { try { return ` + controlJS(label) + `.getAttribute("aria-invalid") === "true"; } catch { return false; } })()`)
+	return b.fieldError(label)
+}
+
 // screenshot saves the viewport as docs/screenshots/name.png when
 // TESSERA_SCREENSHOTS=1 (see docs/console.md); width, when not 0, is the
 // viewport width to shoot at (a phone), restored to 1280 after.

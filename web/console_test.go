@@ -63,8 +63,7 @@ func TestConsoleUser(t *testing.T) {
 	b.fill("Email", email)
 	b.fill("Password", "too short")
 	b.click("Sign up")
-	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := b.fieldError("Password"); !strings.Contains(got, "at least 12 characters") {
+	if got := b.waitFieldError("Password"); !strings.Contains(got, "at least 12 characters") {
 		t.Fatalf("password error shown as %q", got)
 	}
 	b.fill("Password", password)
@@ -115,8 +114,7 @@ func TestConsoleUser(t *testing.T) {
 	b.choose("Status", "review")
 	b.choose("Signed on", "2026-11-02")
 	b.click("Create contract")
-	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := b.fieldError("Value"); !strings.Contains(got, "must be at least 0") {
+	if got := b.waitFieldError("Value"); !strings.Contains(got, "must be at least 0") {
 		t.Fatalf("the 422 on value shows %q next to the field", got)
 	}
 	if got := b.fieldError("Title"); got != "" {

@@ -77,8 +77,7 @@ func TestConsoleMessaging(t *testing.T) {
 	ada.fill("User or organization id", bobID)
 	ada.fill("Permissions", "rwz")
 	ada.click("Add member")
-	ada.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := ada.fieldError("Permissions"); got == "" {
+	if got := ada.waitFieldError("Permissions"); got == "" {
 		t.Fatal("a bad permission's 422 is not shown next to the field")
 	}
 	ada.fill("Permissions", "rw")
@@ -125,8 +124,7 @@ func TestConsoleMessaging(t *testing.T) {
 
 	// An empty message: the server's 422 next to the field.
 	ada.click("Send")
-	ada.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := ada.fieldError("Message"); !strings.Contains(got, "1 to 4000 characters") {
+	if got := ada.waitFieldError("Message"); !strings.Contains(got, "1 to 4000 characters") {
 		t.Fatalf("empty message error %q", got)
 	}
 

@@ -141,8 +141,7 @@ func TestOrgsMembers(t *testing.T) {
 	// A level out of range: the 422 next to the field, nothing changed.
 	b.fill("Level of "+memberID, "1000001")
 	b.click("Save " + memberID)
-	b.waitFor(`document.querySelector('main table [aria-invalid="true"]')`)
-	if got := b.fieldError("Level of " + memberID); got == "" {
+	if got := b.waitFieldError("Level of " + memberID); got == "" {
 		t.Fatal("no error next to the level out of range")
 	}
 	if got := b.fieldError("Level of " + ownerID); got != "" {

@@ -93,8 +93,7 @@ func TestRestaurantsLiveBoard(t *testing.T) {
 	carl.fill("Seats", "4")
 	carl.fill("Notes", "window please")
 	carl.click("Book")
-	carl.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := carl.fieldError("When"); got == "" {
+	if got := carl.waitFieldError("When"); got == "" {
 		t.Fatal("no error next to When for a time in the past")
 	}
 	when := time.Now().AddDate(0, 0, 2)
@@ -264,8 +263,7 @@ func TestRestaurantsSetup(t *testing.T) {
 	b.fill("Name", "Chez Maria")
 	b.fill("Description", "Fish")
 	b.click("Create the restaurant")
-	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := b.fieldError("Region"); got == "" {
+	if got := b.waitFieldError("Region"); got == "" {
 		t.Fatal("no error next to an empty Region")
 	}
 	b.fill("Region", "north")
@@ -307,8 +305,7 @@ func TestRestaurantsSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.uploadThrough("Photo", text, "Upload photo")
-	b.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := b.fieldError("Photo"); !strings.Contains(got, "The server refused menu.txt: not a PNG, JPEG or WebP image") {
+	if got := b.waitFieldError("Photo"); !strings.Contains(got, "The server refused menu.txt: not a PNG, JPEG or WebP image") {
 		t.Fatalf("a text file's error: %q", got)
 	}
 

@@ -102,8 +102,7 @@ func TestConsoleScheduling(t *testing.T) {
 		t.Fatalf("resources shown: %q", a.rowTexts("Resources"))
 	}
 	a.click("Create resource")
-	a.waitFor(`document.querySelector('[aria-invalid="true"]')`)
-	if got := a.fieldError("Name"); got == "" {
+	if got := a.waitFieldError("Name"); got == "" {
 		t.Fatal("a resource without a name: no error next to Name")
 	}
 	a.click("Projects")

@@ -359,11 +359,29 @@ func TestEvents(t *testing.T) {
 			t.Errorf("a full last page has next_cursor %q", nextCursor(r))
 		}
 
+		// Newest first: the same events reversed, paged and filtered alike.
+		newest := e.pages(t, "/admin/events?app=orgs&order=newest", 3, "id")
+		if len(newest) != 10 {
+			t.Fatalf("newest-first events = %v, want 10", newest)
+		}
+		for i, id := range newest {
+			if id != all[9-i]["id"] {
+				t.Errorf("newest-first order: %v", newest)
+				break
+			}
+		}
+		if its := items(t, e.get(t, "/admin/events?order=newest&limit=1", 200)); len(its) != 1 || its[0]["type"] != mail.QueuedEvent {
+			t.Errorf("the newest event: %v", its)
+		}
+		if its := items(t, e.get(t, "/admin/events?order=newest&org_id="+created[2].ID, 200)); len(its) != 2 || its[0]["type"] != "orgs.member.added" {
+			t.Errorf("newest first in one org: %v", its)
+		}
+
 		// Bad values: 422 (or 400), never 500.
 		for _, q := range []string{
 			"type=Bad", "type=a.b", "type=" + strings.Repeat("a.b.c,", 51) + "a.b.c", "since=yesterday", "until=2024-13-01T00:00:00Z",
 			"since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z", "limit=0", "limit=501", "limit=x",
-			"cursor=zz", "cursor=" + strings.Repeat("g", 32), "cursor=" + strings.Repeat("A", 32), "cursor=" + strings.Repeat("a", 65),
+			"cursor=zz", "order=latest", "order=newest&cursor=zz", "cursor=" + strings.Repeat("g", 32), "cursor=" + strings.Repeat("A", 32), "cursor=" + strings.Repeat("a", 65),
 		} {
 			r := e.do(t, "admin", http.MethodGet, "/admin/events?"+q, "")
 			if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {

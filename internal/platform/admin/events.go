@@ -25,8 +25,9 @@ type listEventsInput struct {
 	Subject string    `query:"subject" maxLength:"1024" doc:"Only events about this subject (an entity id)."`
 	Since   time.Time `query:"since" doc:"Only events at or after this time (RFC 3339)."`
 	Until   time.Time `query:"until" doc:"Only events before this time (RFC 3339)."`
+	Order   string    `query:"order" enum:"oldest,newest" default:"oldest" doc:"oldest: log (commit) order; newest: the reverse, the latest events first."`
 	Limit   int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
-	Cursor  string    `query:"cursor" maxLength:"64" doc:"The next_cursor of the previous page."`
+	Cursor  string    `query:"cursor" maxLength:"64" doc:"The next_cursor of the previous page (of the same order)."`
 }
 
 // filter validates in and returns the log filter it names.
@@ -65,8 +66,8 @@ func (a *Admin) registerEvents(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "admin-list-events", Method: http.MethodGet, Path: "/events",
 		Summary: "The audit log",
-		Description: "Events in log (commit) order, oldest first, filtered by org, type, app, subject and time. " +
-			"A cursor older than the log's retention is a 422: start again without one.",
+		Description: "Events in log (commit) order, oldest first, or newest first with order=newest; filtered by org, type, app, subject and time. " +
+			"In log order, a cursor older than the log's retention is a 422: start again without one.",
 		Tags: []string{"admin"},
 	}, func(ctx context.Context, in *listEventsInput) (*httpapi.ListOutput[events.Event], error) {
 		f, err := in.filter()
@@ -77,7 +78,11 @@ func (a *Admin) registerEvents(api huma.API) {
 		if limit <= 0 {
 			limit = DefaultLimit
 		}
-		evs, err := a.events.Read(ctx, events.Cursor(in.Cursor), f, limit+1)
+		read := a.events.Read
+		if in.Order == "newest" {
+			read = a.events.ReadNewest
+		}
+		evs, err := read(ctx, events.Cursor(in.Cursor), f, limit+1)
 		if errors.Is(err, events.ErrResyncRequired) {
 			return nil, fault.WithFields("validation failed", fault.FieldError{Location: "query.cursor",
 				Message: "is older than the log's retention: start again without a cursor", Value: in.Cursor})

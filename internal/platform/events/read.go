@@ -100,6 +100,78 @@ func (l *Log) Read(ctx context.Context, after Cursor, f Filter, limit int) ([]Ev
 		q.WriteString(`SELECT 0, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE seq > ?`)
 		args = append(args, aseq)
 	}
+	args = l.where(&q, args, f)
+	if pg {
+		q.WriteString(` ORDER BY xid, seq LIMIT ?`)
+	} else {
+		q.WriteString(` ORDER BY seq LIMIT ?`)
+	}
+	args = append(args, limit)
+
+	evs, err := l.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	// The horizon is read after the rows: a purge that ran before the rows
+	// were read shows here.
+	if after != "" {
+		hxid, hseq, err := l.horizon(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if axid < hxid || (axid == hxid && aseq < hseq) {
+			return nil, ErrResyncRequired
+		}
+	}
+	return evs, nil
+}
+
+// ReadNewest returns up to limit events that match f, newest first (the
+// reverse of log order), strictly before the cursor before; the empty
+// cursor starts from the newest readable event. To page, call it again with
+// the last event's Cursor. Events older than the retention horizon are
+// gone: the pages simply end. limit is bounded as Read's. Errors:
+// fault.Invalid for a malformed cursor; otherwise the store's errors.
+func (l *Log) ReadNewest(ctx context.Context, before Cursor, f Filter, limit int) ([]Event, error) {
+	bxid, bseq, err := decodeCursor(before)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	limit = min(limit, MaxReadLimit)
+	pg := l.db.Engine() == store.EnginePostgres
+	var q strings.Builder
+	var args []any
+	if pg {
+		// Only events every reader can see (as Read): none may later commit
+		// above them.
+		q.WriteString(`SELECT xid, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE `)
+		q.WriteString(`xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
+		if before != "" {
+			q.WriteString(` AND (xid, seq) < (?, ?)`)
+			args = append(args, bxid, bseq)
+		}
+	} else {
+		q.WriteString(`SELECT 0, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE 1 = 1`)
+		if before != "" {
+			q.WriteString(` AND seq < ?`)
+			args = append(args, bseq)
+		}
+	}
+	args = l.where(&q, args, f)
+	if pg {
+		q.WriteString(` ORDER BY xid DESC, seq DESC LIMIT ?`)
+	} else {
+		q.WriteString(` ORDER BY seq DESC LIMIT ?`)
+	}
+	return l.query(ctx, q.String(), append(args, limit)...)
+}
+
+// where appends f's conditions to q (after a WHERE clause) and returns args
+// with their values.
+func (l *Log) where(q *strings.Builder, args []any, f Filter) []any {
 	if f.App != "" {
 		q.WriteString(` AND app = ?`)
 		args = append(args, f.App)
@@ -126,29 +198,7 @@ func (l *Log) Read(ctx context.Context, after Cursor, f Filter, limit int) ([]Ev
 		q.WriteString(` AND time < ?`)
 		args = append(args, timeArg(l.db.Engine(), f.Until))
 	}
-	if pg {
-		q.WriteString(` ORDER BY xid, seq LIMIT ?`)
-	} else {
-		q.WriteString(` ORDER BY seq LIMIT ?`)
-	}
-	args = append(args, limit)
-
-	evs, err := l.query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, err
-	}
-	// The horizon is read after the rows: a purge that ran before the rows
-	// were read shows here.
-	if after != "" {
-		hxid, hseq, err := l.horizon(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if axid < hxid || (axid == hxid && aseq < hseq) {
-			return nil, ErrResyncRequired
-		}
-	}
-	return evs, nil
+	return args
 }
 
 func (l *Log) query(ctx context.Context, query string, args ...any) ([]Event, error) {

@@ -237,7 +237,7 @@ func TestReadyzChecksS3Endpoint(t *testing.T) {
 		"TESSERA_S3_ACCESS_KEY=a", "TESSERA_S3_SECRET_KEY=b"))
 	if status, body := testhttp.Do(t, "GET", srv.URL+"/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "blobs") {
 		t.Errorf("readyz with S3 unreachable: %d %s", status, body)
-	}	// The pages may reach the bucket's signed URLs (the console's photo
+	} // The pages may reach the bucket's signed URLs (the console's photo
 	// uploads and images).
 	r := testhttp.Send(t, "GET", srv.URL+"/", "")
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:1;") ||
