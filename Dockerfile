@@ -46,8 +46,8 @@ WORKDIR /data
 VOLUME /data
 USER 65532:65532
 EXPOSE 8080
-# No HEALTHCHECK: the image has no shell or HTTP client and tessera has no
-# probe command; probe GET /healthz (alive) and /readyz (dependencies) from
-# the orchestrator or the proxy (deploy/Caddyfile does).
+# The image has no shell or HTTP client: tessera probes itself (GET /healthz
+# on TESSERA_ADDR; `probe --ready` asks /readyz, the dependencies).
+HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["/tessera", "probe"]
 ENTRYPOINT ["/tessera"]
 CMD ["serve"]

@@ -5,12 +5,14 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBuild builds the binary exactly as the Dockerfile's build stage does:
@@ -102,6 +104,59 @@ func TestBuild(t *testing.T) {
 		args := append(mustExecForm(t, final, "CMD"), "--help")
 		if out := runBinary(t, bin, nil, args...); !strings.Contains(out, "tessera serve") {
 			t.Errorf("CMD %q is not the serve command:\n%s", args, out)
+		}
+	})
+
+	t.Run("healthchecks", func(t *testing.T) {
+		// A node served as the image runs it (its ENV; a free loopback
+		// port, a fresh data directory), probed by the image's HEALTHCHECK
+		// and by the compose nodes' healthcheck, as those run them.
+		final := df.final()
+		env := maps.Clone(final.env)
+		env["TESSERA_ADDR"], env["TESSERA_DATA_DIR"] = freeLoopback(t), t.TempDir()
+		serve := exec.Command(bin, "serve")
+		serve.Env = envList(env)
+		var logs strings.Builder
+		serve.Stderr = &logs
+		if err := serve.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = serve.Process.Signal(os.Interrupt)
+			_ = serve.Wait()
+		})
+		image := healthcheckCommand(t, final)
+		if image[0] != mustExecForm(t, final, "ENTRYPOINT")[0] {
+			t.Fatalf("HEALTHCHECK %q does not run the image's binary", image)
+		}
+		f, err := loadCompose("compose.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks := map[string][]string{"Dockerfile HEALTHCHECK": image}
+		for name, svc := range f.Services {
+			if svc.Build == nil {
+				continue
+			}
+			if svc.Healthcheck == nil || len(svc.Healthcheck.Test) < 2 || svc.Healthcheck.Test[0] != "CMD" || svc.Healthcheck.Test[1] != image[0] {
+				t.Fatalf("%s: healthcheck %+v does not run the binary", name, svc.Healthcheck)
+			}
+			checks[name] = svc.Healthcheck.Test[1:]
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for what, argv := range checks {
+			for {
+				probe := exec.Command(bin, argv[1:]...)
+				probe.Env = envList(env)
+				out, err := probe.CombinedOutput()
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s %q still fails: %v %s\nthe node's log:\n%s", what, argv, err, out, logs.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	})
 
@@ -223,6 +278,32 @@ func envList(env map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// healthcheckCommand is the exec form of st's HEALTHCHECK … CMD [...].
+func healthcheckCommand(t *testing.T, st *stage) []string {
+	t.Helper()
+	ins := st.all("HEALTHCHECK")
+	if len(ins) == 0 {
+		t.Fatal("the final stage has no HEALTHCHECK")
+	}
+	_, form, ok := strings.Cut(ins[len(ins)-1].args, "CMD ")
+	var argv []string
+	if !ok || json.Unmarshal([]byte(form), &argv) != nil || len(argv) == 0 {
+		t.Fatalf("line %d: HEALTHCHECK %q: want … CMD [\"exec\", \"form\"]", ins[len(ins)-1].line, ins[len(ins)-1].args)
+	}
+	return argv
+}
+
+// freeLoopback is a free 127.0.0.1 address.
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // runBinary runs the built binary with exactly env and returns its stdout;

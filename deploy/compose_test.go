@@ -58,10 +58,11 @@ type composeDepOn struct {
 }
 
 type composeHealth struct {
-	Test     []string `yaml:"test"`
-	Interval string   `yaml:"interval"`
-	Timeout  string   `yaml:"timeout"`
-	Retries  int      `yaml:"retries"`
+	Test        []string `yaml:"test"`
+	Interval    string   `yaml:"interval"`
+	Timeout     string   `yaml:"timeout"`
+	StartPeriod string   `yaml:"start_period"`
+	Retries     int      `yaml:"retries"`
 }
 
 // loadCompose reads path with its ${VAR:-default} references replaced by

@@ -120,6 +120,32 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestProbe: probe finds the node on its configured addr (a wildcard on
+// loopback), --ready asks /readyz, and a node that does not answer is exit 1
+// with one line.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	base, node := startServe(t, store.EngineSQLite)
+	for _, args := range [][]string{
+		append([]string{"probe"}, node...),
+		append([]string{"probe", "--ready"}, node...),
+		{"probe", "--url", base},
+		{"probe", "--addr", ":" + strings.TrimPrefix(base, "http://127.0.0.1:")},
+	} {
+		if code, _, errOut := runCLI(t, nil, args...); code != 0 {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+	code, _, errOut := runCLI(t, nil, "probe", "--addr", freeAddr(t))
+	if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "/healthz") {
+		t.Errorf("probe of nothing: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, nil, "probe", "--url", base+"/no/such")
+	if code != 1 || !strings.Contains(errOut, "404") {
+		t.Errorf("probe of a 404: exit %d, %q", code, errOut)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

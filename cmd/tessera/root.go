@@ -68,7 +68,7 @@ Configuration: flags > TESSERA_* environment > --config YAML file > defaults.`,
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.configCommand(), c.versionCommand(),
 		c.userCommand(), c.orgCommand(), c.keysCommand(), c.adminKeyCommand(), c.tokenCommand(), c.recordsCommand(),
-		c.backupCommand(), c.restoreCommand(), c.devCommand())
+		c.backupCommand(), c.restoreCommand(), c.devCommand(), c.probeCommand())
 	return root
 }
 

@@ -30,6 +30,9 @@ func (c *cli) serveCommand() *cobra.Command {
 			}
 			log := c.logger()
 			redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
+			for _, w := range cfg.Warnings() {
+				log.Warn(w)
+			}
 			n, err := node.Open(ctx, cfg, c.registry, log, node.Options{NoMigrate: noMigrate, Version: buildVersion()})
 			if err != nil {
 				return errors.Join(err, ln.Close())

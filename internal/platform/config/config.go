@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -385,6 +386,34 @@ func (c *Config) fillDefaults() {
 	if len(c.Apps) == 1 && c.Apps[0] == "all" {
 		c.Apps = nil
 	}
+}
+
+// Warnings returns advice on a valid configuration that is likely a
+// mistake; serve logs each at start.
+func (c *Config) Warnings() []string {
+	var out []string
+	if u, err := url.Parse(c.PublicURL); err == nil && c.Redis != "" {
+		switch u.Hostname() {
+		case "localhost", "127.0.0.1", "::1":
+			out = append(out, "public_url is "+c.PublicURL+" while redis is set (a cluster): every node must share the URL "+
+				"clients use, the proxy's, or tokens issued by one node are refused by the others and signed links point nowhere")
+		}
+	}
+	return out
+}
+
+// LocalURL is the node's own listener as a URL a process on the same
+// machine reaches (a wildcard addr is reached on loopback): what
+// `tessera probe` asks, unlike PublicURL, which may be a proxy.
+func (c *Config) LocalURL() string {
+	host, port := splitAddr(c.Addr)
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + joinHostPort(host, port)
 }
 
 // AppEnabled reports whether the app named name is enabled ("apps" empty

@@ -218,3 +218,41 @@ func TestKeyNames(t *testing.T) {
 		t.Fatalf("env %s flag %s", k.Env(), k.Flag())
 	}
 }
+
+// TestWarnings: a cluster (redis set) on the default, per-node public URL is
+// advised against; a cluster with its proxy's URL, or one node, is not.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		environ []string
+		warns   bool
+	}{
+		{[]string{"TESSERA_REDIS=redis://127.0.0.1:6379/0"}, true},
+		{[]string{"TESSERA_REDIS=redis://127.0.0.1:6379/0", "TESSERA_PUBLIC_URL=http://127.0.0.1:9000"}, true},
+		{[]string{"TESSERA_REDIS=redis://127.0.0.1:6379/0", "TESSERA_PUBLIC_URL=https://tessera.example.com"}, false},
+		{nil, false},
+	} {
+		cfg, err := load(t, nil, c.environ, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Warnings(); (len(got) > 0) != c.warns || (c.warns && !strings.Contains(got[0], "public_url is "+cfg.PublicURL)) {
+			t.Errorf("%v: warnings %q", c.environ, got)
+		}
+	}
+}
+
+// TestLocalURL: a wildcard addr is reached on loopback.
+func TestLocalURL(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{":8080": "http://127.0.0.1:8080", "0.0.0.0:9000": "http://127.0.0.1:9000",
+		"[::]:9000": "http://[::1]:9000", "10.0.0.5:80": "http://10.0.0.5:80"} {
+		cfg, err := load(t, []string{"--addr", addr}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.LocalURL(); got != want {
+			t.Errorf("addr %s: LocalURL %s, want %s", addr, got, want)
+		}
+	}
+}
