@@ -193,6 +193,10 @@ func (n *Node) openHub(opts Options, checks []httpapi.Check) ([]httpapi.Check, e
 		rdb := redis.NewClient(ropts)
 		n.closers = append(n.closers, rdb.Close)
 		hubOpts.Redis = rdb
+		// Pub/sub ignores database numbers: the channel names this one, so
+		// deployments sharing a Redis on different databases do not wake
+		// each other.
+		hubOpts.RedisChannel = WakeChannel(ropts.DB)
 		checks = append(checks, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
 	var err error
@@ -201,6 +205,10 @@ func (n *Node) openHub(opts Options, checks []httpapi.Check) ([]httpapi.Check, e
 	}
 	return checks, nil
 }
+
+// WakeChannel is the Redis pub/sub channel of the realtime wake-ups of the
+// nodes using Redis database db.
+func WakeChannel(db int) string { return fmt.Sprintf("tessera:%d:realtime:wake", db) }
 
 // OpenStore opens the configured database.
 func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.Store, error) {

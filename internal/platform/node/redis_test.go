@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tessera-dev/tessera/internal/platform/config"
 	"github.com/tessera-dev/tessera/internal/platform/servicetest"
 	"github.com/tessera-dev/tessera/internal/platform/store"
@@ -115,4 +117,42 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestWakeChannelNamesTheDatabase: a node on Redis database 3 publishes its
+// wake-ups on tessera:3:realtime:wake (pub/sub ignores database numbers, so
+// deployments sharing a Redis would otherwise wake each other).
+func TestWakeChannelNamesTheDatabase(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts a redis-server")
+	}
+	srv := servicetest.StartRedis(t)
+	url := strings.TrimSuffix(srv.URL(), "/0") + "/3"
+	c, err := config.Load(config.Sources{KnownApps: []string{"notes"}, Environ: []string{
+		"TESSERA_DATA_DIR=" + t.TempDir(), "TESSERA_REDIS=" + url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := openNodeWith(t, c, Options{}, notesApp())
+	opts, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	sub := client.PSubscribe(t.Context(), "tessera:*")
+	t.Cleanup(func() { _ = sub.Close() })
+	if _, err := sub.Receive(t.Context()); err != nil { // the subscription's confirmation
+		t.Fatal(err)
+	}
+	post(t, n.URL, "woken")
+	select {
+	case m := <-sub.Channel():
+		if m.Channel != WakeChannel(3) || m.Channel != "tessera:3:realtime:wake" {
+			t.Errorf("wake-up on %q, want tessera:3:realtime:wake", m.Channel)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up published within 10 s")
+	}
 }
