@@ -188,8 +188,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 }
 
 // SignedURLOrigin returns the origin (scheme://host[:port]) of the signed
-// URLs of the store Open(rawURL, opts) opens: the S3 endpoint's, or
-// opts.PublicURL's for the filesystem; "" when rawURL or the public URL is
+// URLs of the store Open(rawURL, opts) opens: the S3 public_endpoint's or
+// endpoint's, or opts.PublicURL's for the filesystem; "" when rawURL or the public URL is
 // invalid. A web page that PUTs to or shows those URLs must be allowed it.
 func SignedURLOrigin(rawURL string, opts Options) string {
 	u, err := url.Parse(rawURL)
@@ -203,7 +203,7 @@ func SignedURLOrigin(rawURL string, opts Options) string {
 			return ""
 		}
 	case "s3":
-		if base, err = s3Endpoint(u.Query()); err != nil {
+		if base, err = s3SigningEndpoint(u.Query()); err != nil {
 			return ""
 		}
 	default:

@@ -33,6 +33,9 @@ const metaSHA = "Sha256"
 // s3Store is the S3 backend.
 type s3Store struct {
 	client *minio.Client
+	// signer presigns URLs: client, or a client of public_endpoint (it
+	// sends no request: presigning is local given the region).
+	signer *minio.Client
 	bucket string
 	opts   Options
 	// copyLimit is the largest object copied in one CopyObject (S3: 5 GiB);
@@ -43,13 +46,30 @@ type s3Store struct {
 // s3Endpoint is the endpoint an s3:// URL's query names (AWS by default).
 // Requests, and so signed URLs, address the bucket in the path.
 func s3Endpoint(q url.Values) (*url.URL, error) {
-	e := q.Get("endpoint")
+	return endpointParam(q, "endpoint", &url.URL{Scheme: "https", Host: "s3.amazonaws.com"})
+}
+
+// s3SigningEndpoint is where signed URLs point: the query's public_endpoint
+// (the store as clients reach it, when the nodes use an internal name), else
+// the endpoint.
+func s3SigningEndpoint(q url.Values) (*url.URL, error) {
+	endpoint, err := s3Endpoint(q)
+	if err != nil {
+		return nil, err
+	}
+	return endpointParam(q, "public_endpoint", endpoint)
+}
+
+// endpointParam parses the http(s) URL of query parameter name, or returns
+// def when it is not set.
+func endpointParam(q url.Values, name string, def *url.URL) (*url.URL, error) {
+	e := q.Get(name)
 	if e == "" {
-		return &url.URL{Scheme: "https", Host: "s3.amazonaws.com"}, nil
+		return def, nil
 	}
 	p, err := url.Parse(e)
 	if err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
-		return nil, fmt.Errorf("blob: endpoint %q is not an http(s) URL", e)
+		return nil, fmt.Errorf("blob: %s %q is not an http(s) URL", name, e)
 	}
 	return p, nil
 }
@@ -64,18 +84,40 @@ func openS3(u *url.URL, opts Options) (*s3Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := minio.New(endpoint.Host, &minio.Options{
-		Creds:        credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
-		Secure:       endpoint.Scheme == "https",
-		Region:       q.Get("region"),
-		BucketLookup: minio.BucketLookupPath,
-		// A few quick retries: an unreachable store must answer 503 soon.
-		MaxRetries: 3,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("blob: %w", err)
+	newClient := func(endpoint *url.URL) (*minio.Client, error) {
+		c, err := minio.New(endpoint.Host, &minio.Options{
+			Creds:        credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
+			Secure:       endpoint.Scheme == "https",
+			Region:       q.Get("region"),
+			BucketLookup: minio.BucketLookupPath,
+			// A few quick retries: an unreachable store must answer 503 soon.
+			MaxRetries: 3,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+		return c, nil
 	}
-	return &s3Store{client: client, bucket: bucket, opts: opts, copyLimit: 5 << 30}, nil
+	client, err := newClient(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	st := &s3Store{client: client, signer: client, bucket: bucket, opts: opts, copyLimit: 5 << 30}
+	if q.Get("public_endpoint") != "" {
+		// Presigning is local given the region; without one the client
+		// would ask the public endpoint for the bucket's location.
+		if q.Get("region") == "" {
+			return nil, errors.New("blob: public_endpoint needs region")
+		}
+		public, err := s3SigningEndpoint(q)
+		if err != nil {
+			return nil, err
+		}
+		if st.signer, err = newClient(public); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // s3Err maps a client error: a missing key to fault.NotFound, a done
@@ -417,7 +459,7 @@ func (s *s3Store) SignedPutURL(key string, ttl time.Duration, opts PutOptions) (
 	if _, err := normalize(opts); err != nil {
 		return "", err
 	}
-	u, err := s.client.PresignedPutObject(context.Background(), s.bucket, key, ttl)
+	u, err := s.signer.PresignedPutObject(context.Background(), s.bucket, key, ttl)
 	if err != nil {
 		return "", fmt.Errorf("blob: presign: %w", err)
 	}
@@ -432,7 +474,7 @@ func (s *s3Store) SignedGetURL(key string, ttl time.Duration, filename string) (
 	if filename != "" {
 		params.Set("response-content-disposition", contentDisposition(filename))
 	}
-	u, err := s.client.PresignedGetObject(context.Background(), s.bucket, key, ttl, params)
+	u, err := s.signer.PresignedGetObject(context.Background(), s.bucket, key, ttl, params)
 	if err != nil {
 		return "", fmt.Errorf("blob: presign: %w", err)
 	}

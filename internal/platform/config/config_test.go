@@ -151,6 +151,8 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "redis scheme", args: []string{"--redis", "http://x"}, key: "redis"},
 		{name: "blobs scheme", args: []string{"--blobs", "ftp://x"}, key: "blobs"},
 		{name: "s3 without keys", args: []string{"--blobs", "s3://bucket?endpoint=http://127.0.0.1:7070"}, key: "s3.access_key"},
+		{name: "s3 public endpoint", args: []string{"--blobs", "s3://bucket?endpoint=http://s3:7070&region=us-east-1&public_endpoint=ftp://x"}, key: "blobs"},
+		{name: "s3 public endpoint without region", args: []string{"--blobs", "s3://bucket?endpoint=http://s3:7070&public_endpoint=https://s3.example.com"}, key: "blobs"},
 		{name: "smtp without port", args: []string{"--smtp", "smtp://host"}, key: "smtp"},
 		{name: "public url", args: []string{"--public-url", "ftp://x"}, key: "public_url"},
 		{name: "unknown app", args: []string{"--apps", "messaging,chess"}, key: "apps"},

@@ -111,10 +111,15 @@ func (c *Config) validateBlobs() error {
 	if u.Host == "" {
 		return errorf("blobs", "s3:// needs a bucket: s3://bucket?endpoint=…&region=…")
 	}
-	if ep := u.Query().Get("endpoint"); ep != "" {
-		if err := checkURL(ep, "http", "https"); err != nil {
-			return errorf("blobs", "endpoint: %v", err)
+	for _, name := range []string{"endpoint", "public_endpoint"} {
+		if ep := u.Query().Get(name); ep != "" {
+			if err := checkURL(ep, "http", "https"); err != nil {
+				return errorf("blobs", "%s: %v", name, err)
+			}
 		}
+	}
+	if u.Query().Get("public_endpoint") != "" && u.Query().Get("region") == "" {
+		return errorf("blobs", "public_endpoint needs region (signed URLs are made without asking the store)")
 	}
 	if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
 		return errorf("s3.access_key", "s3:// blobs need TESSERA_S3_ACCESS_KEY and TESSERA_S3_SECRET_KEY")
