@@ -80,48 +80,19 @@ const (
 // retention horizon (events after it were purged); fault.Invalid for a
 // malformed cursor; otherwise the store's errors.
 func (l *Log) Read(ctx context.Context, after Cursor, f Filter, limit int) ([]Event, error) {
-	axid, aseq, err := decodeCursor(after)
-	if err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		limit = DefaultReadLimit
-	}
-	limit = min(limit, MaxReadLimit)
-
-	pg := l.db.Engine() == store.EnginePostgres
-	var q strings.Builder
-	var args []any
-	if pg {
-		q.WriteString(`SELECT xid, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE `)
-		q.WriteString(`(xid, seq) > (?, ?) AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
-		args = append(args, axid, aseq)
-	} else {
-		q.WriteString(`SELECT 0, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE seq > ?`)
-		args = append(args, aseq)
-	}
-	args = l.where(&q, args, f)
-	if pg {
-		q.WriteString(` ORDER BY xid, seq LIMIT ?`)
-	} else {
-		q.WriteString(` ORDER BY seq LIMIT ?`)
-	}
-	args = append(args, limit)
-
-	evs, err := l.query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, err
+	evs, err := l.read(ctx, after, f, limit, false)
+	if err != nil || after == "" {
+		return evs, err
 	}
 	// The horizon is read after the rows: a purge that ran before the rows
 	// were read shows here.
-	if after != "" {
-		hxid, hseq, err := l.horizon(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if axid < hxid || (axid == hxid && aseq < hseq) {
-			return nil, ErrResyncRequired
-		}
+	axid, aseq, _ := decodeCursor(after) // read decoded it already
+	hxid, hseq, err := l.horizon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if axid < hxid || (axid == hxid && aseq < hseq) {
+		return nil, ErrResyncRequired
 	}
 	return evs, nil
 }
@@ -133,7 +104,16 @@ func (l *Log) Read(ctx context.Context, after Cursor, f Filter, limit int) ([]Ev
 // gone: the pages simply end. limit is bounded as Read's. Errors:
 // fault.Invalid for a malformed cursor; otherwise the store's errors.
 func (l *Log) ReadNewest(ctx context.Context, before Cursor, f Filter, limit int) ([]Event, error) {
-	bxid, bseq, err := decodeCursor(before)
+	return l.read(ctx, before, f, limit, true)
+}
+
+// read is Read without the horizon check (newest false: after the cursor,
+// in log order) and ReadNewest (newest true: before the cursor, if any, in
+// reverse). On Postgres both see only the events every reader can see:
+// those below the oldest running transaction, above which nothing will
+// commit later.
+func (l *Log) read(ctx context.Context, cursor Cursor, f Filter, limit int, newest bool) ([]Event, error) {
+	xid, seq, err := decodeCursor(cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -141,30 +121,34 @@ func (l *Log) ReadNewest(ctx context.Context, before Cursor, f Filter, limit int
 		limit = DefaultReadLimit
 	}
 	limit = min(limit, MaxReadLimit)
+
 	pg := l.db.Engine() == store.EnginePostgres
 	var q strings.Builder
 	var args []any
+	cmp, order := ">", ""
+	if newest {
+		cmp, order = "<", " DESC"
+	}
+	bounded := !newest || cursor != "" // the oldest-first read starts after (0, 0)
 	if pg {
-		// Only events every reader can see (as Read): none may later commit
-		// above them.
 		q.WriteString(`SELECT xid, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE `)
 		q.WriteString(`xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
-		if before != "" {
-			q.WriteString(` AND (xid, seq) < (?, ?)`)
-			args = append(args, bxid, bseq)
+		if bounded {
+			q.WriteString(` AND (xid, seq) ` + cmp + ` (?, ?)`)
+			args = append(args, xid, seq)
 		}
 	} else {
 		q.WriteString(`SELECT 0, seq, id, app, type, org_id, subject, payload, time FROM platform_events WHERE 1 = 1`)
-		if before != "" {
-			q.WriteString(` AND seq < ?`)
-			args = append(args, bseq)
+		if bounded {
+			q.WriteString(` AND seq ` + cmp + ` ?`)
+			args = append(args, seq)
 		}
 	}
 	args = l.where(&q, args, f)
 	if pg {
-		q.WriteString(` ORDER BY xid DESC, seq DESC LIMIT ?`)
+		q.WriteString(` ORDER BY xid` + order + `, seq` + order + ` LIMIT ?`)
 	} else {
-		q.WriteString(` ORDER BY seq DESC LIMIT ?`)
+		q.WriteString(` ORDER BY seq` + order + ` LIMIT ?`)
 	}
 	return l.query(ctx, q.String(), append(args, limit)...)
 }
